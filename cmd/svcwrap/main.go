@@ -1,0 +1,31 @@
+// Command svcwrap is the /etc/init.d script of any service. main only decides how
+// it was invoked:
+//
+//	svcwrap /etc/init.d/NAME VERB ...   script mode (#!/usr/sbin/svcwrap)
+//	/etc/init.d/NAME VERB ...           symlink mode (a link to svcwrap)
+//	svcwrap SUBCOMMAND ...              admin mode
+//	svcwrap __watchdog ...              the watchdog, started by svcwrap itself
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"svcwrap/commands"
+	"svcwrap/service"
+)
+
+func main() {
+	args := os.Args
+	switch {
+	case len(args) > 1 && args[1] == service.WatchdogArg:
+		os.Exit(service.RunWatchdog(args[2:]))
+	case len(args) > 1 && strings.Contains(args[1], "/"):
+		os.Exit(commands.RunScript(args[1], args[2:]))
+	case filepath.Base(args[0]) != "svcwrap":
+		os.Exit(commands.RunSymlink(args[0], args[1:]))
+	default:
+		os.Exit(commands.RunAdmin(args[1:]))
+	}
+}

@@ -1,0 +1,250 @@
+package commands
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"svcwrap/lsb"
+	"svcwrap/service"
+)
+
+// Version is set at build time with -ldflags "-X svcwrap/commands.Version=...".
+var Version = "0.1.0-dev"
+
+// CLI is the admin-mode grammar (kong). Init-script verbs, including each
+// definition's custom verbs, are dispatched by hand in Dispatch instead.
+type CLI struct {
+	List    ListCmd    `cmd:"" help:"List every service: name, state, pid, uptime, respawns, last exit."`
+	Check   CheckCmd   `cmd:"" help:"Validate a definition (FILE or NAME); exit 6 on a problem."`
+	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+	Help    HelpCmd    `cmd:"" help:"Show this help."`
+}
+
+// adminEnv is what admin subcommands get.
+type adminEnv struct {
+	paths  service.Paths
+	out    io.Writer
+	errw   io.Writer
+	parser *kong.Kong
+}
+
+// RunAdmin is admin mode: `svcwrap SUBCOMMAND ...`.
+func RunAdmin(args []string) int {
+	prepare()
+	var cli CLI
+	exit := -1
+	parser, err := kong.New(&cli,
+		kong.Name("svcwrap"),
+		kong.Description("svcwrap is the /etc/init.d script of any service: see svcwrap(8) and svcwrap(5)."),
+		kong.Writers(os.Stdout, os.Stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
+		return 1
+	}
+	env := &adminEnv{paths: service.PathsFromEnv(os.Getenv), out: os.Stdout, errw: os.Stderr, parser: parser}
+	if len(args) == 0 {
+		parser.Stderr = os.Stderr
+		printHelp(parser, os.Stderr)
+		return int(lsb.BadArgs)
+	}
+	ctx, err := parser.Parse(args)
+	if exit >= 0 { // --help: kong printed it and asked to exit
+		return exit
+	}
+	if err != nil {
+		// kong exits 80 on parse errors since v1.9; LSB says 2 for wrong arguments.
+		fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
+		var pe *kong.ParseError
+		if errors.As(err, &pe) {
+			fmt.Fprintln(os.Stderr, "Run 'svcwrap help' for usage.")
+		}
+		return int(lsb.BadArgs)
+	}
+	if err := ctx.Run(env); err != nil {
+		var ce *service.CommandExit
+		if !errors.As(err, &ce) && !errors.Is(err, errSilent) {
+			fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
+		}
+		return lsb.ExitCodeOf(err)
+	}
+	return 0
+}
+
+func printHelp(parser *kong.Kong, w io.Writer) {
+	ctx, err := kong.Trace(parser, nil)
+	if err != nil {
+		return
+	}
+	old := parser.Stdout
+	parser.Stdout = w
+	ctx.PrintUsage(false)
+	parser.Stdout = old
+}
+
+// HelpCmd prints usage.
+type HelpCmd struct{}
+
+func (HelpCmd) Run(env *adminEnv) error {
+	printHelp(env.parser, env.out)
+	return nil
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+func (VersionCmd) Run(env *adminEnv) error {
+	fmt.Fprintf(env.out, "svcwrap %s\n", Version)
+	return nil
+}
+
+// RunCmd runs a verb of a named service.
+type RunCmd struct {
+	Name string   `arg:"" help:"Service name."`
+	Verb []string `arg:"" passthrough:"" help:"Verb and its arguments."`
+}
+
+func (c RunCmd) Run(env *adminEnv) error {
+	file, err := FindDefinition(env.paths, c.Name)
+	if err != nil {
+		return &lsb.Error{Code: lsb.NotConfigured, Err: err}
+	}
+	if code := invoke(c.Name, file, c.Verb); code != 0 {
+		return &lsb.Error{Code: lsb.Exit(code), Err: errSilent}
+	}
+	return nil
+}
+
+// CheckCmd validates a definition without running anything.
+type CheckCmd struct {
+	Target string `arg:"" help:"A definition file, or a service name."`
+}
+
+func (c CheckCmd) Run(env *adminEnv) error {
+	file, name := c.Target, filepath.Base(c.Target)
+	if !strings.Contains(c.Target, "/") {
+		if _, err := os.Stat(c.Target); err != nil {
+			f, err := FindDefinition(env.paths, c.Target)
+			if err != nil {
+				return &lsb.Error{Code: lsb.NotConfigured, Err: err}
+			}
+			file = f
+		}
+	}
+	def, err := service.Load(name, file, env.paths)
+	if err != nil {
+		fmt.Fprintln(env.errw, err)
+		return &lsb.Error{Code: lsb.NotConfigured, Err: errSilent}
+	}
+	if def.PathErr != nil {
+		fmt.Fprintf(env.errw, "%s: DAEMON: %v\n", file, def.PathErr)
+		return &lsb.Error{Code: lsb.NotConfigured, Err: errSilent}
+	}
+	fmt.Fprintf(env.out, "%s: ok (service %s: %s)\n", file, def.Name, strings.Join(def.Argv, " "))
+	return nil
+}
+
+// ListCmd lists every service.
+type ListCmd struct {
+	JSON bool `name:"json" help:"Print a JSON array."`
+}
+
+// listEntry is one service in `list --json` (keys fixed by SPEC).
+type listEntry struct {
+	Name        string `json:"name"`
+	State       string `json:"state"`
+	PID         int    `json:"pid"`
+	WatchdogPID int    `json:"watchdog_pid"`
+	Started     string `json:"started"`
+	Respawns    int    `json:"respawns"`
+	LastExit    string `json:"last_exit"`
+	Definition  string `json:"definition"`
+	Problem     string `json:"problem,omitempty"`
+}
+
+func (c ListCmd) Run(env *adminEnv) error {
+	var entries []listEntry
+	for _, sd := range discover(env.paths) {
+		e := listEntry{Name: sd.name, Definition: sd.file}
+		def, err := service.Load(sd.name, sd.file, env.paths)
+		if err != nil {
+			e.State, e.Problem = "invalid", strings.SplitN(err.Error(), "\n", 2)[0]
+			entries = append(entries, e)
+			continue
+		}
+		st := (&service.Service{Def: def, Paths: env.paths}).Inspect()
+		e.State, e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.State, st.PID, st.WatchdogPID, st.Respawns, st.LastExit
+		if !st.Started.IsZero() && st.PID != 0 {
+			e.Started = st.Started.Format(time.RFC3339)
+		}
+		entries = append(entries, e)
+	}
+	if c.JSON {
+		if entries == nil {
+			entries = []listEntry{}
+		}
+		enc := json.NewEncoder(env.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	tw := tabwriter.NewWriter(env.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESPAWNS\tLAST EXIT")
+	for _, e := range entries {
+		pid, up := "-", "-"
+		if e.PID != 0 {
+			pid = fmt.Sprint(e.PID)
+		}
+		if t, err := time.Parse(time.RFC3339, e.Started); err == nil {
+			up = service.FormatUptime(time.Since(t))
+		}
+		last := e.LastExit
+		if last == "" {
+			last = "-"
+		}
+		if e.Problem != "" {
+			last = e.Problem
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, e.State, pid, up, e.Respawns, last)
+	}
+	return tw.Flush()
+}
+
+type serviceDef struct{ name, file string }
+
+// discover finds every service: script-mode files in INITDIR and the definitions
+// in CONFDIR (symlink mode), by name.
+func discover(paths service.Paths) []serviceDef {
+	seen := map[string]bool{}
+	var out []serviceDef
+	if ents, err := os.ReadDir(paths.InitDir); err == nil {
+		for _, e := range ents {
+			p := filepath.Join(paths.InitDir, e.Name())
+			if e.Type().IsRegular() && isScript(p) {
+				seen[e.Name()] = true
+				out = append(out, serviceDef{e.Name(), p})
+			}
+		}
+	}
+	if ents, err := os.ReadDir(paths.ConfDir); err == nil {
+		for _, e := range ents {
+			if e.Type().IsRegular() && !seen[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+				out = append(out, serviceDef{e.Name(), filepath.Join(paths.ConfDir, e.Name())})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}

@@ -1,0 +1,161 @@
+// Package commands is svcwrap's command line: the init-script verbs (built-in and
+// custom) and the admin subcommands.
+package commands
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"svcwrap/lsb"
+	"svcwrap/service"
+)
+
+// prepare is the start of every CLI invocation: a clean environment, and survival
+// of a caller that goes away. SIGPIPE and SIGHUP are caught, not ignored: a write
+// to a closed stdout then fails quietly instead of killing svcwrap halfway through
+// an action, and the processes svcwrap starts still get default dispositions.
+func prepare() {
+	service.NormalizeEnv()
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE, unix.SIGHUP)
+}
+
+// RunScript is script mode: the kernel ran `svcwrap SCRIPT VERB ARGS...` for a
+// definition whose first line is `#!/usr/sbin/svcwrap`.
+func RunScript(script string, args []string) int {
+	prepare()
+	file, err := filepath.EvalSymlinks(script)
+	if err != nil {
+		file = script
+	}
+	name := filepath.Base(file)
+	return invoke(name, file, args)
+}
+
+// RunSymlink is symlink mode: /etc/init.d/NAME -> svcwrap, with the definition in
+// CONFDIR/NAME. The name is the last link of the chain that led to the binary, so
+// /etc/rc2.d/S01nginx -> ../init.d/nginx -> /usr/sbin/svcwrap is nginx.
+func RunSymlink(argv0 string, args []string) int {
+	prepare()
+	name := ServiceNameFromLink(argv0)
+	paths := service.PathsFromEnv(os.Getenv)
+	return invoke(name, filepath.Join(paths.ConfDir, name), args)
+}
+
+var rcPrefix = regexp.MustCompile(`^[SK][0-9][0-9]`)
+
+// ServiceNameFromLink follows the symlink chain from path until the next step is no
+// longer a symlink, and returns the base name of the last link.
+func ServiceNameFromLink(path string) string {
+	if !strings.Contains(path, "/") {
+		if p, err := lookPathDirs(path); err == nil {
+			path = p
+		}
+	}
+	cur, last := path, path
+	for i := 0; i < 40; i++ {
+		target, err := os.Readlink(cur)
+		if err != nil {
+			break
+		}
+		last = cur
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(cur), target)
+		}
+		cur = target
+	}
+	name := filepath.Base(last)
+	if last == path {
+		// Not a symlink at all (a copy or a hard link): strip an rc prefix.
+		name = rcPrefix.ReplaceAllString(name, "")
+	}
+	return name
+}
+
+func lookPathDirs(name string) (string, error) {
+	return service.ResolveProgram(name)
+}
+
+// invoke loads the definition and runs one verb.
+func invoke(name, file string, args []string) int {
+	rep := lsb.NewReporter(os.Stdout, os.Stderr)
+	paths := service.PathsFromEnv(os.Getenv)
+	verb := ""
+	if len(args) > 0 {
+		verb = args[0]
+		args = args[1:]
+	}
+	def, err := service.Load(name, file, paths)
+	if err != nil {
+		code := lsb.NotConfigured
+		if verb == "status" {
+			code = lsb.Exit(lsb.Unknown)
+		}
+		e := &lsb.Error{Service: name, Action: verbOr(verb), Code: code, Err: err}
+		rep.Failure(name, e)
+		return int(code)
+	}
+	svc := &service.Service{Def: def, Paths: paths}
+	err = Dispatch(rep, svc, verb, args)
+	if err != nil {
+		err = lsb.Wrap(err, name, verbOr(verb))
+		var ce *service.CommandExit
+		if !errors.As(err, &ce) && !errors.Is(err, errSilent) { // a custom command speaks for itself
+			rep.Failure(name, err)
+		}
+	}
+	return lsb.ExitCodeOf(err)
+}
+
+func verbOr(v string) string {
+	if v == "" {
+		return "usage"
+	}
+	return v
+}
+
+// firstLine reads the first line of a file, for recognising script-mode definitions.
+func firstLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	return strings.TrimRight(line, "\r\n")
+}
+
+// isScript reports whether path is a script-mode definition: a file whose `#!`
+// interpreter is a program called svcwrap.
+func isScript(path string) bool {
+	l := firstLine(path)
+	if !strings.HasPrefix(l, "#!") {
+		return false
+	}
+	f := strings.Fields(l[2:])
+	return len(f) > 0 && filepath.Base(f[0]) == "svcwrap"
+}
+
+// FindDefinition locates the definition of service name: a script-mode file in
+// INITDIR, else CONFDIR/NAME.
+func FindDefinition(paths service.Paths, name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
+		return "", fmt.Errorf("%q is not a service name", name)
+	}
+	p := filepath.Join(paths.InitDir, name)
+	if real, err := filepath.EvalSymlinks(p); err == nil && isScript(real) {
+		return real, nil
+	}
+	c := filepath.Join(paths.ConfDir, name)
+	if _, err := os.Stat(c); err == nil {
+		return c, nil
+	}
+	return "", fmt.Errorf("no service %q: neither %s is a svcwrap script nor does %s exist", name, p, c)
+}

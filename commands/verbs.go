@@ -1,0 +1,204 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"svcwrap/lsb"
+	"svcwrap/service"
+)
+
+// builtinHelp is the usage line of each built-in verb, in the order usage lists them.
+var builtinHelp = []struct{ verb, help string }{
+	{"start", "start the daemon and its watchdog"},
+	{"stop", "stop the watchdog, then the daemon"},
+	{"restart", "stop, then start"},
+	{"try-restart", "restart if running (also: condrestart)"},
+	{"reload", "make the daemon reload its configuration"},
+	{"force-reload", "reload if supported, else restart if running"},
+	{"status", "print the state; exit 0 running, 1 dead, 3 stopped, 4 unknown"},
+	{"signal", "signal SIG: send a signal (name or number) to the daemon"},
+	{"help", "show this usage"},
+}
+
+// Dispatch runs one verb of a service.
+func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []string) error {
+	d := svc.Def
+	noArgs := func() error {
+		if len(args) > 0 {
+			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %q)", verb, strings.Join(args, " "))}
+		}
+		return nil
+	}
+	switch verb {
+	case "start", "stop", "restart", "try-restart", "condrestart", "reload", "force-reload", "status":
+		if err := noArgs(); err != nil {
+			return err
+		}
+	}
+	switch verb {
+	case "start":
+		return svc.Locked(func() error { return start(rep, svc) })
+	case "stop":
+		return svc.Locked(func() error { return stop(rep, svc) })
+	case "restart":
+		return svc.Locked(func() error { return restart(rep, svc) })
+	case "try-restart", "condrestart":
+		return svc.Locked(func() error {
+			if !svc.Inspect().Alive() {
+				rep.Success("%s: not running; nothing to restart", d.Name)
+				return nil
+			}
+			return restart(rep, svc)
+		})
+	case "reload":
+		return svc.Locked(func() error { return reload(rep, svc) })
+	case "force-reload":
+		return svc.Locked(func() error {
+			if d.ReloadSignal != 0 || d.ReloadCommand != nil {
+				return reload(rep, svc)
+			}
+			if !svc.Inspect().Alive() {
+				rep.Success("%s: not running; nothing to reload", d.Name)
+				return nil
+			}
+			return restart(rep, svc)
+		})
+	case "status":
+		st := svc.Inspect()
+		fmt.Fprintf(os.Stdout, "%s: %s\n", d.Name, st.Line())
+		if st.Code == lsb.Running {
+			return nil
+		}
+		return &lsb.Error{Code: lsb.Exit(st.Code), Err: errSilent}
+	case "signal":
+		if len(args) != 1 {
+			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("usage: signal SIG (a name like HUP or a number)")}
+		}
+		sig, err := service.ParseSignal(args[0])
+		if err != nil {
+			return &lsb.Error{Code: lsb.BadArgs, Err: err}
+		}
+		return svc.Signal(sig)
+	case "help", "--help", "-h":
+		Usage(os.Stdout, d)
+		return nil
+	case "":
+		Usage(os.Stderr, d)
+		return &lsb.Error{Code: lsb.BadArgs, Err: errSilent}
+	}
+	if v := d.Verb(verb); v != nil {
+		return custom(svc, v, args)
+	}
+	Usage(os.Stderr, d)
+	return &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %q", verb)}
+}
+
+// errSilent marks an exit code that needs no message (status, usage).
+var errSilent = silentError{}
+
+type silentError struct{}
+
+func (silentError) Error() string { return "" }
+
+func start(rep *lsb.Reporter, svc *service.Service) error {
+	d := svc.Def
+	rep.Begin("Starting", d.Desc, d.Name)
+	st, started, err := svc.Start()
+	if err != nil {
+		rep.End(false)
+		return err
+	}
+	if !started {
+		rep.Note(alreadyNote(st))
+	}
+	rep.End(true)
+	return nil
+}
+
+func alreadyNote(st service.Status) string {
+	switch st.State {
+	case "respawning":
+		return "already supervised; respawning"
+	case "running", "starting":
+		if st.WatchdogPID == 0 {
+			return fmt.Sprintf("already running, pid %d", st.PID)
+		}
+		return fmt.Sprintf("already running, pid %d", st.PID)
+	}
+	return fmt.Sprintf("adopted running pid %d", st.PID)
+}
+
+func stop(rep *lsb.Reporter, svc *service.Service) error {
+	d := svc.Def
+	rep.Begin("Stopping", d.Desc, d.Name)
+	was, err := svc.Stop()
+	if err != nil {
+		rep.End(false)
+		return err
+	}
+	if !was {
+		rep.Note("not running")
+	}
+	rep.End(true)
+	return nil
+}
+
+func restart(rep *lsb.Reporter, svc *service.Service) error {
+	// The guard runs before the stop, so a broken configuration never takes a
+	// running daemon down.
+	if err := svc.Guard(); err != nil {
+		return err
+	}
+	if err := stop(rep, svc); err != nil {
+		return err
+	}
+	return start(rep, svc)
+}
+
+func reload(rep *lsb.Reporter, svc *service.Service) error {
+	d := svc.Def
+	rep.Begin("Reloading", d.Desc, d.Name)
+	err := svc.Reload(os.Stdout, os.Stderr)
+	rep.End(err == nil)
+	return err
+}
+
+func custom(svc *service.Service, v *service.Verb, args []string) error {
+	if v.Kind == service.VerbSignal {
+		if len(args) > 0 {
+			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s sends SIG%s and takes no arguments", v.Name, service.SignalName(v.Signal))}
+		}
+		return svc.Signal(v.Signal)
+	}
+	argv := append(append([]string{}, v.Argv...), args...)
+	return svc.RunCommand(argv, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Usage lists every verb, built-in first, then the definition's own with HELP_ lines.
+func Usage(w io.Writer, d *service.Definition) {
+	verbs := make([]string, 0, len(builtinHelp)+len(d.Verbs))
+	for _, b := range builtinHelp {
+		verbs = append(verbs, b.verb)
+	}
+	for _, v := range d.Verbs {
+		verbs = append(verbs, v.Name)
+	}
+	fmt.Fprintf(w, "Usage: /etc/init.d/%s {%s}\n\n", d.Name, strings.Join(verbs, "|"))
+	for _, b := range builtinHelp {
+		fmt.Fprintf(w, "  %-14s %s\n", b.verb, b.help)
+	}
+	for _, v := range d.Verbs {
+		help := v.Help
+		if help == "" {
+			if v.Kind == service.VerbSignal {
+				help = "send SIG" + service.SignalName(v.Signal) + " to the daemon"
+			} else {
+				help = "run " + strings.Join(v.Argv, " ")
+			}
+		}
+		fmt.Fprintf(w, "  %-14s %s\n", v.Name, help)
+	}
+}

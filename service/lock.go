@@ -1,0 +1,104 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lock is the per-service command lock RUNDIR/NAME.lock (flock). The file is never
+// deleted, so two commands can never hold locks on two different inodes.
+type Lock struct{ f *os.File }
+
+func openLockFile(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// AcquireLock takes the lock, waiting at most timeout. While waiting, a blocking
+// flock runs in a goroutine; the error names the PID of the holder.
+func AcquireLock(path string, timeout time.Duration) (*Lock, error) {
+	f, err := openLockFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- flockRetry(int(f.Fd())) }()
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("lock %s: %w", path, err)
+			}
+		case <-t.C:
+			b, _ := os.ReadFile(path)
+			holder := strings.TrimSpace(string(b))
+			return nil, fmt.Errorf("another svcwrap command (pid %s) has held %s for %v; wait for it or stop it", holder, path, timeout)
+		}
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return &Lock{f: f}, nil
+}
+
+func flockRetry(fd int) error {
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// Release drops the lock.
+func (l *Lock) Release() {
+	if l != nil && l.f != nil {
+		l.f.Close()
+	}
+}
+
+// holdWatchdogLock takes RUNDIR/NAME.wd.lock for the watchdog's whole life as an
+// open-file-description lock: it goes away with the watchdog (the fd is CLOEXEC, so
+// the daemon never inherits it), and others can test it with F_OFD_GETLK without
+// taking it, so a status check can never make a starting watchdog fail.
+func holdWatchdogLock(path string) (*os.File, error) {
+	f, err := openLockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// watchdogLocked reports whether some watchdog holds RUNDIR/NAME.wd.lock.
+func watchdogLocked(path string) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false
+	}
+	return lk.Type != unix.F_UNLCK
+}

@@ -1,0 +1,602 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Watchdog modes, the first argument of the hidden `__watchdog` entry point.
+const (
+	ModeStart = "start" // spawn the daemon and supervise it
+	ModeAdopt = "adopt" // supervise the daemon recorded in the state, which runs already
+)
+
+// WatchdogArg is argv[1] of a watchdog: main dispatches on it before anything else.
+const WatchdogArg = "__watchdog"
+
+// quickDeath is how long a daemon must run for its death to respawn at once and
+// reset the backoff (SPEC: RESPAWN_DELAY).
+const quickDeath = 10 * time.Second
+
+// maxBackoff caps the doubling of RESPAWN_DELAY.
+const maxBackoff = 30 * time.Second
+
+type exitEvent struct {
+	pid    int
+	status string // "exit N", "signal NAME" or "" when unknown (an adopted daemon)
+	code   int    // exit code, -1 when killed by a signal or unknown
+	sig    unix.Signal
+}
+
+type probeResult struct {
+	gen int
+	err error
+}
+
+// watchdog is the per-service supervisor. One goroutine (run) owns every field;
+// other goroutines only turn blocking calls (process waits, probes) into channel
+// sends, so there is no lock, as in runsv and s6-supervise.
+type watchdog struct {
+	def   *Definition
+	paths Paths
+	st    State
+	ready *os.File // the CLI's readiness pipe until start has been reported
+	log   *os.File // the daemon's stdout and stderr; nil means /dev/null
+
+	exits  chan exitEvent
+	probes chan probeResult
+	sigc   chan os.Signal
+	timer  *time.Timer
+	tkind  string // what the armed timer is for: "" (none), "startwait", "backoff"
+
+	child     *exec.Cmd // the daemon when it is our child
+	adopted   *Proc     // the daemon when it was adopted
+	logStart  int64     // log size when the current start began (for the failure report)
+	backoff   time.Duration
+	respawned []time.Time // respawn times within RESPAWN_LIMIT's window
+	probeGen  int
+	startedAt time.Time // when `start` began, for START_TIMEOUT
+}
+
+// RunWatchdog is the watchdog process: `svcwrap __watchdog MODE NAME FILE`, started
+// by the CLI in its own session with /dev/null on 0-2 and the readiness pipe on fd 3.
+func RunWatchdog(args []string) int {
+	// Inherited fds must never reach the daemon (debconf's fd 3 hangs dpkg). The
+	// readiness pipe is fd 3: it becomes close-on-exec too, and stays usable here.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		cloexecFromProc()
+	}
+	ready := os.NewFile(3, "ready")
+	if len(args) != 3 {
+		fmt.Fprintln(ready, "fail 2 0 usage: svcwrap __watchdog MODE NAME FILE")
+		return 2
+	}
+	mode, name, file := args[0], args[1], args[2]
+
+	// A watchdog is small: one P, an eager GC and a soft memory limit.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(50)
+	debug.SetMemoryLimit(8 << 20)
+
+	paths := PathsFromEnv(os.Getenv)
+	def, err := Load(name, file, paths)
+	if err != nil {
+		reportFail(ready, 6, 0, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 6
+	}
+	w := &watchdog{def: def, paths: paths, ready: ready,
+		exits: make(chan exitEvent, 4), probes: make(chan probeResult, 1), sigc: make(chan os.Signal, 8),
+		st: State{Name: name, PidFile: def.PidFile}}
+	// Catch, never ignore: caught signals are reset to the default in the daemon,
+	// ignored ones would be inherited as SIG_IGN.
+	signal.Notify(w.sigc, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPIPE)
+	if code, msg := w.setup(); code != 0 {
+		reportFail(ready, code, 0, msg)
+		return code
+	}
+	w.st.Watchdog, _ = procRef(os.Getpid())
+	if mode == ModeAdopt {
+		return w.adopt()
+	}
+	w.startedAt = time.Now()
+	if err := w.spawn(); err != nil {
+		w.st.Phase, w.st.Reason = PhaseStopped, "start failed: "+err.Error()
+		w.publish()
+		reportFail(ready, spawnExitCode(err), w.logStart, err.Error())
+		return 1
+	}
+	w.st.Phase = PhaseStarting
+	w.publish()
+	if def.Respawn == RespawnNo && def.StartWait == 0 && def.Ready == nil {
+		return w.launched()
+	}
+	w.arm("startwait", def.StartWait)
+	return w.loop()
+}
+
+// setup applies the process-wide attributes once: the watchdog lock, the nice value
+// of the thread that forks the daemon, umask, rlimits, and the log.
+func (w *watchdog) setup() (int, string) {
+	d := w.def
+	if err := w.paths.ensureRunDir(); err != nil {
+		return 4, err.Error()
+	}
+	if _, err := holdWatchdogLock(w.paths.wdLockFile(d.Name)); err != nil {
+		return 1, fmt.Sprintf("another watchdog holds %s (%v)", w.paths.wdLockFile(d.Name), err)
+	}
+	// Nice is per thread on Linux and children inherit the forking thread's value:
+	// the loop goroutine stays on this thread, which alone gets NICE.
+	runtime.LockOSThread()
+	if d.Nice != 0 {
+		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, d.Nice); err != nil {
+			return 4, fmt.Sprintf("NICE %d: %v", d.Nice, err)
+		}
+	}
+	syscall.Umask(int(d.Umask))
+	for _, l := range d.Limits {
+		// syscall.Setrlimit also stops Go from restoring its saved NOFILE limit in children.
+		if err := syscall.Setrlimit(l.Resource, &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
+			return 4, fmt.Sprintf("LIMIT_%s: %v", l.Name, err)
+		}
+	}
+	switch d.Log {
+	case "none":
+	case "syslog":
+		w.log = syslogSocket()
+	default:
+		if err := os.MkdirAll(dirOf(d.Log), 0o755); err != nil {
+			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
+		}
+		fd, err := unix.Open(d.Log, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o640)
+		if err != nil {
+			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
+		}
+		w.log = os.NewFile(uintptr(fd), d.Log)
+	}
+	return 0, ""
+}
+
+// syslogSocket gives the daemon a datagram socket connected to /dev/log: each write
+// becomes one message, and a dead syslog daemon gives the daemon ECONNREFUSED, never
+// SIGPIPE. Without /dev/log the output is discarded.
+func syslogSocket() *os.File {
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: "/dev/log", Net: "unixgram"})
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	f, err := c.File()
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+func dirOf(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i > 0 {
+		return p[:i]
+	}
+	return "/"
+}
+
+// spawn starts the daemon as our child in its own process group.
+func (w *watchdog) spawn() error {
+	d := w.def
+	if d.PathErr != nil {
+		return d.PathErr
+	}
+	cmd := &exec.Cmd{Path: d.Path, Args: d.Argv, Env: d.Env, Dir: d.Chdir,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: d.Cred}}
+	if w.log != nil {
+		cmd.Stdout, cmd.Stderr = w.log, w.log
+		if fi, err := w.log.Stat(); err == nil && fi.Mode().IsRegular() {
+			w.logStart = fi.Size()
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return describeSpawnError(d, err)
+	}
+	w.child, w.adopted = cmd, nil
+	pid := cmd.Process.Pid
+	w.st.Daemon, _ = procRef(pid)
+	w.st.Started = time.Now()
+	go func() {
+		cmd.Wait()
+		w.exits <- exitOf(pid, cmd.ProcessState)
+	}()
+	if err := WritePidfile(d.PidFile, pid); err != nil {
+		w.logEvent("cannot write pidfile: %v", err)
+	}
+	return nil
+}
+
+// adopt supervises a daemon that runs already (its watchdog died): it is watched
+// through a pidfd, and respawned as our child when it dies.
+func (w *watchdog) adopt() int {
+	old, err := w.paths.ReadState(w.def.Name)
+	if err != nil || old == nil || !old.Daemon.Alive() {
+		reportFail(w.ready, 1, 0, "nothing to adopt: the daemon is not running")
+		return 1
+	}
+	p, err := old.Daemon.Open()
+	if err != nil {
+		reportFail(w.ready, 1, 0, "cannot watch the daemon: "+err.Error())
+		return 1
+	}
+	w.st.Daemon, w.st.Started, w.st.Respawns, w.st.LastExit = old.Daemon, old.Started, old.Respawns, old.LastExit
+	w.watchAdopted(p)
+	w.st.Phase = PhaseRunning
+	w.publish()
+	w.logEvent("adopted running daemon (pid %d)", p.Ref.PID)
+	w.reportOK()
+	return w.loop()
+}
+
+func (w *watchdog) watchAdopted(p *Proc) {
+	w.adopted, w.child = p, nil
+	go func() {
+		for {
+			if exited, err := p.Wait(time.Time{}); exited || err != nil {
+				break
+			}
+		}
+		w.exits <- exitEvent{pid: p.Ref.PID, code: -1}
+	}()
+}
+
+// launched finishes a RESPAWN=no start without waiting: the daemon runs on alone.
+func (w *watchdog) launched() int {
+	w.st.Phase, w.st.Watchdog = PhaseUnwatched, ProcRef{}
+	w.publish()
+	w.reportOK()
+	return 0
+}
+
+// loop is the event loop: exits, signals and one timer.
+func (w *watchdog) loop() int {
+	for {
+		var tc <-chan time.Time
+		if w.timer != nil && w.tkind != "" {
+			tc = w.timer.C
+		}
+		select {
+		case ev := <-w.exits:
+			if done, code := w.onExit(ev); done {
+				return code
+			}
+		case r := <-w.probes:
+			if done, code := w.onProbe(r); done {
+				return code
+			}
+		case s := <-w.sigc:
+			if done, code := w.onSignal(s.(syscall.Signal)); done {
+				return code
+			}
+		case <-tc:
+			kind := w.tkind
+			w.tkind = ""
+			if done, code := w.onTimer(kind); done {
+				return code
+			}
+		}
+	}
+}
+
+func (w *watchdog) arm(kind string, d time.Duration) {
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	w.tkind = kind
+}
+
+func (w *watchdog) disarm() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.tkind = ""
+}
+
+func (w *watchdog) onTimer(kind string) (bool, int) {
+	switch kind {
+	case "startwait":
+		if w.def.Ready != nil {
+			w.runReady()
+			return false, 0
+		}
+		return w.started()
+	case "backoff":
+		return w.respawn()
+	}
+	return false, 0
+}
+
+// started: START_WAIT (and READY) passed.
+func (w *watchdog) started() (bool, int) {
+	if w.def.Respawn == RespawnNo {
+		return true, w.launched()
+	}
+	w.st.Phase = PhaseRunning
+	w.publish()
+	w.reportOK()
+	return false, 0
+}
+
+// runReady polls the READY probe until it passes or START_TIMEOUT runs out. There is
+// no event for "the port accepts", so this is a bounded poll with a growing interval.
+func (w *watchdog) runReady() {
+	w.probeGen++
+	gen, d := w.probeGen, w.def
+	deadline := w.startedAt.Add(d.StartTimeout)
+	go func() {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		defer cancel()
+		wait := 5 * time.Millisecond
+		var err error
+		for {
+			err = w.probeOnce(ctx, d.Ready, d.ReadyArgv)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			wait = min(wait*2, 500*time.Millisecond)
+		}
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		w.probes <- probeResult{gen: gen, err: err}
+	}()
+}
+
+func (w *watchdog) probeOnce(ctx context.Context, p *Probe, argv []string) error {
+	if p.Kind != "exec" {
+		return p.Check(ctx)
+	}
+	path, err := ResolveProgram(argv[0])
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, path, argv[1:]...)
+	cmd.Env, cmd.Dir = w.def.Env, w.def.Chdir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: w.def.Cred}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("exec %s: %v: %s", argv[0], err, lastLine(out))
+	}
+	return nil
+}
+
+func (w *watchdog) onProbe(r probeResult) (bool, int) {
+	if r.gen != w.probeGen || w.st.Phase != PhaseStarting {
+		return false, 0
+	}
+	if r.err == nil {
+		return w.started()
+	}
+	// Not ready in time: stop what we started and leave nothing behind.
+	reason := fmt.Sprintf("not ready within START_TIMEOUT %v: READY %s: %v", w.def.StartTimeout, w.def.Ready, r.err)
+	w.killDaemon()
+	w.st.Phase, w.st.Reason = PhaseStopped, reason
+	w.publish()
+	reportFail(w.ready, 1, w.logStart, reason)
+	return true, 1
+}
+
+// killDaemon stops the current daemon with STOP_SCHEDULE and waits for its exit event.
+func (w *watchdog) killDaemon() {
+	ref := w.st.Daemon
+	if err := RunSchedule(ref, w.def.StopSchedule); err != nil {
+		w.logEvent("%v", err)
+	}
+	if w.child != nil {
+		<-w.exits // cmd.Wait has reaped it
+	}
+	os.Remove(w.def.PidFile)
+	w.st.Daemon = ProcRef{}
+}
+
+func (w *watchdog) onSignal(s syscall.Signal) (bool, int) {
+	switch s {
+	case unix.SIGTERM, unix.SIGINT:
+		// Detach: never respawn again, leave the daemon alone. `stop` uses this to
+		// take the watchdog out of the way before it stops the daemon itself.
+		w.disarm()
+		w.st.Watchdog = ProcRef{}
+		if w.st.Phase == PhaseBackoff {
+			w.st.Phase = PhaseStopped
+		}
+		w.publish()
+		return true, 0
+	case unix.SIGHUP:
+		w.publish()
+	}
+	return false, 0
+}
+
+// onExit handles the daemon's death.
+func (w *watchdog) onExit(ev exitEvent) (bool, int) {
+	if ev.pid != w.st.Daemon.PID {
+		return false, 0
+	}
+	d := w.def
+	w.st.LastExit = ev.status
+	w.st.Daemon = ProcRef{}
+	w.child, w.adopted = nil, nil
+	if w.st.Phase == PhaseStarting {
+		// Dying during START_WAIT/READY fails the start; nothing is respawned.
+		w.disarm()
+		w.probeGen++
+		reason := fmt.Sprintf("daemon exited during start (%s after %v)", describeExit(ev), time.Since(w.st.Started).Round(time.Millisecond))
+		os.Remove(d.PidFile)
+		w.st.Phase, w.st.Reason = PhaseStopped, reason
+		w.publish()
+		reportFail(w.ready, 1, w.logStart, reason)
+		return true, 1
+	}
+	ran := time.Since(w.st.Started)
+	normal := ev.status != "" && d.NormalExit.Contains(ev.code, ev.sig)
+	if d.Respawn == RespawnNo || (d.Respawn == RespawnOnFailure && normal) {
+		os.Remove(d.PidFile)
+		w.st.Phase, w.st.Reason = PhaseStopped, "daemon exited ("+describeExit(ev)+"); RESPAWN="+d.Respawn.String()
+		w.st.Watchdog = ProcRef{}
+		w.publish()
+		w.logEvent("%s", w.st.Reason)
+		return true, 0
+	}
+	now := time.Now()
+	keep := w.respawned[:0]
+	for _, t := range w.respawned {
+		if now.Sub(t) < d.RespawnLimit.Within {
+			keep = append(keep, t)
+		}
+	}
+	w.respawned = keep
+	if len(w.respawned) >= d.RespawnLimit.N {
+		w.st.Phase = PhaseFailed
+		w.st.Reason = fmt.Sprintf("gave up: %d respawns within %v (RESPAWN_LIMIT=%s); last exit: %s", len(w.respawned), d.RespawnLimit.Within, d.RespawnLimit, describeExit(ev))
+		w.st.Watchdog = ProcRef{}
+		w.publish()
+		w.logEvent("%s", w.st.Reason)
+		return true, 1
+	}
+	delay := time.Duration(0)
+	if ran < quickDeath {
+		if w.backoff == 0 {
+			w.backoff = d.RespawnDelay
+		}
+		delay = w.backoff
+		w.backoff = min(w.backoff*2, maxBackoff)
+	} else {
+		w.backoff = 0
+	}
+	if delay == 0 {
+		return w.respawn() // inline: no timer, no goroutine hop
+	}
+	w.st.Phase = PhaseBackoff
+	w.st.Reason = fmt.Sprintf("daemon died (%s); respawning in %v", describeExit(ev), delay)
+	w.publish()
+	w.arm("backoff", delay)
+	return false, 0
+}
+
+func (w *watchdog) respawn() (bool, int) {
+	w.respawned = append(w.respawned, time.Now())
+	w.st.Respawns++
+	last := w.st.LastExit
+	if err := w.spawn(); err != nil {
+		// A failed spawn counts as a quick death: it backs off, and RESPAWN_LIMIT
+		// ends a loop of failing spawns.
+		w.logEvent("respawn failed: %v", err)
+		w.st.Daemon, w.st.Started = ProcRef{}, time.Now()
+		return w.onExit(exitEvent{pid: 0, status: "spawn failed: " + err.Error(), code: -1})
+	}
+	w.st.Phase, w.st.Reason = PhaseRunning, ""
+	w.publish()
+	w.logEvent("respawned daemon (pid %d) after %s", w.st.Daemon.PID, last)
+	return false, 0
+}
+
+// publish writes the state file; status and list read it.
+func (w *watchdog) publish() {
+	if err := w.paths.SaveState(&w.st); err != nil {
+		w.logEvent("cannot save state: %v", err)
+	}
+}
+
+// logEvent records a supervision event in the service log (and syslog when there).
+func (w *watchdog) logEvent(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if w.log != nil && w.def.Log != "syslog" {
+		fmt.Fprintf(w.log, "%s svcwrap[%d]: %s: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), w.def.Name, msg)
+	}
+	sendSyslog(w.def.Name, msg)
+}
+
+func (w *watchdog) reportOK() {
+	if w.ready != nil {
+		fmt.Fprintf(w.ready, "ok %d\n", w.st.Daemon.PID)
+		w.ready.Close()
+		w.ready = nil
+	}
+}
+
+func reportFail(ready *os.File, code int, logOffset int64, msg string) {
+	if ready != nil {
+		fmt.Fprintf(ready, "fail %d %d %s\n", code, logOffset, strings.ReplaceAll(msg, "\n", "; "))
+		ready.Close()
+	}
+}
+
+// procRef is Identify for our own child, which may already be a zombie.
+func procRef(pid int) (ProcRef, error) {
+	st, err := readStat(pid)
+	if err != nil {
+		return ProcRef{PID: pid}, err
+	}
+	ref := ProcRef{PID: pid, Start: st.Start}
+	if dev, ino, err := exeID(pid); err == nil {
+		ref.Dev, ref.Ino = dev, ino
+	}
+	return ref, nil
+}
+
+func exitOf(pid int, ps *os.ProcessState) exitEvent {
+	ev := exitEvent{pid: pid, code: -1}
+	if ps == nil {
+		return ev
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Exited():
+		ev.code, ev.status = ws.ExitStatus(), "exit "+strconv.Itoa(ws.ExitStatus())
+	case ws.Signaled():
+		ev.sig, ev.status = unix.Signal(ws.Signal()), "signal "+SignalName(unix.Signal(ws.Signal()))
+	}
+	return ev
+}
+
+func describeExit(ev exitEvent) string {
+	if ev.status == "" {
+		return "exit status unknown"
+	}
+	return ev.status
+}
+
+func lastLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// cloexecFromProc marks every fd >= 3 close-on-exec on kernels without close_range.
+func cloexecFromProc() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
