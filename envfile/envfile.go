@@ -1,0 +1,371 @@
+// Package envfile reads dotenv files (service definitions and
+// /etc/default/NAME env files) and keeps the line of every assignment.
+//
+// A small scanner splits the file into statements, checks them and hands
+// each one to github.com/joho/godotenv v1.5.1 for the value: unquoted values
+// are trimmed; single quotes are literal; double quotes take the escapes \n,
+// \r and \C (=C) and may span lines; unquoted and double-quoted values expand
+// $NAME and ${NAME} for NAME in [A-Z0-9_]+ (lower-case names are left as
+// they are; \$ is a literal $). Expansion sees the keys assigned earlier in
+// the same file, then the base map, never the process environment; an
+// undefined variable expands to "".
+//
+// Stricter than godotenv (each problem is a *SyntaxError with its line):
+//
+//   - Only blank lines, # comments, KEY=VALUE and "export KEY=VALUE" with
+//     KEY in [A-Za-z_][A-Za-z0-9_]* and no space before "=". YAML-style
+//     "KEY: value", keys with "." or "-", shell code, duplicate keys, text
+//     after a closing quote, NUL bytes, invalid UTF-8, unterminated quotes and
+//     files over MaxSize are errors.
+//   - An unquoted value ends at the first "#" after white space, as in sh:
+//     "KEY= # note" is empty and "KEY=a # b # c" is "a" (godotenv: "# note",
+//     "a # b"). It may not contain ; & | < > ( ) or a backquote, which sh
+//     would run as code ("LANG=C; export LANG"): quote such a value.
+//   - "${" and "$(" must start ${NAME} unless escaped as \$:
+//     "${VAR:-default}", "${lower}" and "$(cmd)" are errors.
+//   - KEY="say \"hi\"" is `say "hi"` (godotenv drops the final quote).
+//   - CRLF line ends are accepted: each CR LF is one line end and the CR is
+//     dropped, also inside multi-line values. Any other CR is an error. A
+//     leading UTF-8 byte order mark is ignored.
+package envfile
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/joho/godotenv"
+)
+
+var (
+	refRE    = regexp.MustCompile(`\$[({]{0,2}([A-Z0-9_]+)`) // what godotenv may expand
+	dollarRE = regexp.MustCompile(`(^|[^\\])\$[({]`)         // an unescaped "${" or "$("
+	braceRE  = regexp.MustCompile(`^\$\{[A-Z0-9_]+\}`)       // the only valid one
+)
+
+// shellChars may not appear in an unquoted value: in sh they would end the
+// assignment ("A=1; export A"), so the value would not be what sh sees.
+const shellChars = ";&|<>()`"
+
+// MaxSize is the largest file Parse and Load accept, in bytes.
+const MaxSize = 1 << 20
+
+// Var is one assignment.
+type Var struct {
+	Key, Value string
+	Line       int // 1-based line where the assignment starts
+}
+
+// File is a parsed dotenv file.
+type File struct {
+	Name string
+	Vars []Var // in file order; keys are unique
+}
+
+// SyntaxError is a problem in a file. Line is 1-based; 0 means the whole
+// file. Messages name keys, never values.
+type SyntaxError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// Map returns the variables as a map.
+func (f *File) Map() map[string]string { return Merge(f) }
+
+// Lookup returns the assignment of key.
+func (f *File) Lookup(key string) (Var, bool) {
+	for _, v := range f.Vars {
+		if v.Key == key {
+			return v, true
+		}
+	}
+	return Var{}, false
+}
+
+// Load reads and parses the files in order. Each file expands ${VAR} from
+// its own earlier keys, then from the files before it (a later file
+// overriding an earlier one), then from base. A file that cannot be read
+// (missing, a directory, ...) is an error: the caller decides which paths
+// should exist. Base itself is not part of the result; use Merge to get the
+// combined variables.
+func Load(paths []string, base map[string]string) ([]*File, error) {
+	env := maps.Clone(base)
+	if env == nil {
+		env = map[string]string{}
+	}
+	var files []*File
+	for _, path := range paths {
+		data, err := readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		f, err := Parse(path, data, env)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range f.Vars {
+			env[v.Key] = v.Value
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// Merge returns the variables of files, later files overriding earlier ones.
+func Merge(files ...*File) map[string]string {
+	m := map[string]string{}
+	for _, f := range files {
+		for _, v := range f.Vars {
+			m[v.Key] = v.Value
+		}
+	}
+	return m
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxSize+1)) // Parse rejects the extra byte
+}
+
+// Parse parses data, the contents of the file called name. base holds the
+// variables that ${VAR} may refer to besides the file's own earlier keys.
+func Parse(name string, data []byte, base map[string]string) (*File, error) {
+	p := &parser{file: &File{Name: name}, base: base, line: 1, vars: map[string]Var{}}
+	lineOf := func(i int) int { return 1 + bytes.Count(data[:i], []byte("\n")) }
+	switch {
+	case len(data) > MaxSize:
+		return nil, p.errorf(0, "file is larger than %d bytes", MaxSize)
+	case bytes.IndexByte(data, 0) >= 0:
+		return nil, p.errorf(lineOf(bytes.IndexByte(data, 0)), "NUL byte")
+	case !utf8.Valid(data):
+		return nil, p.errorf(lineOf(invalidUTF8(data)), "invalid UTF-8")
+	}
+	p.src = strings.ReplaceAll(strings.TrimPrefix(string(data), "\uFEFF"), "\r\n", "\n")
+	if i := strings.IndexByte(p.src, '\r'); i >= 0 {
+		return nil, p.errorf(1+strings.Count(p.src[:i], "\n"), "carriage return not followed by a line feed")
+	}
+	for p.src != "" {
+		if err := p.statement(); err != nil {
+			return nil, err
+		}
+	}
+	return p.file, nil
+}
+
+type parser struct {
+	file *File
+	base map[string]string
+	src  string         // the input not yet parsed; starts at a line start
+	line int            // line number of src[0]
+	vars map[string]Var // the keys so far
+}
+
+func (p *parser) errorf(line int, format string, args ...any) error {
+	return &SyntaxError{File: p.file.Name, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// advance drops the first n bytes of src.
+func (p *parser) advance(n int) {
+	n = min(n, len(p.src))
+	p.line += strings.Count(p.src[:n], "\n")
+	p.src = p.src[n:]
+}
+
+// statement parses the statement (or blank or comment line) at the start of src.
+func (p *parser) statement() error {
+	start := p.line
+	line, _, _ := strings.Cut(p.src, "\n")
+	t := strings.TrimLeft(line, " \t")
+	if t == "" || t[0] == '#' {
+		p.advance(len(line) + 1)
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(t, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		t = strings.TrimLeft(rest, " \t")
+	}
+	n := nameLen(t)
+	if n == 0 || n == len(t) || t[n] != '=' || isDigit(t[0]) {
+		return p.errorf(start, "%s", badAssignment(t, n))
+	}
+	key := t[:n]
+	if first, dup := p.vars[key]; dup {
+		return p.errorf(start, "duplicate key %s (first set at line %d)", key, first.Line)
+	}
+	off := len(line) - len(t) + n + 1 // value text starts at p.src[off:]
+	v := p.src[off:]
+	lead := len(v) - len(strings.TrimLeftFunc(v, isSpace))
+	var stmt string // KEY=VALUE for godotenv
+	var end int     // length of the statement in src, before its newline
+	var quoted bool
+	if lead < len(v) && (v[lead] == '"' || v[lead] == '\'') {
+		q := v[lead]
+		quoted = true
+		i := lead + 1
+		for i < len(v) && (v[i] != q || v[i-1] == '\\') { // godotenv's rule for the closing quote
+			i++
+		}
+		if i == len(v) {
+			kind := map[byte]string{'"': "double", '\'': "single"}[q]
+			return p.errorf(start, "unterminated %s-quoted value of %s", kind, key)
+		}
+		rest, _, _ := strings.Cut(v[i+1:], "\n")
+		if r := strings.TrimLeftFunc(rest, isSpace); r != "" && r[0] != '#' {
+			closed := start + strings.Count(v[:i], "\n")
+			where := ""
+			if closed != start {
+				where = fmt.Sprintf(" (quote opened at line %d)", start)
+			}
+			return p.errorf(closed, "unexpected text after the closing quote of %s%s", key, where)
+		}
+		content := v[lead+1 : i]
+		if q == '"' {
+			if err := p.checkExpansion(key, start, content); err != nil {
+				return err
+			}
+		}
+		// The NUL before the closing quote keeps godotenv from trimming a
+		// final escaped quote; it is removed again below.
+		stmt, end = key+"="+string(q)+content+"\x00"+string(q), off+i+1+len(rest)
+	} else {
+		val, _, _ := strings.Cut(v, "\n")
+		end = off + len(val)
+		prev := '='
+		for i, r := range val {
+			if r == '#' && isSpace(prev) {
+				val = val[:i]
+				break
+			}
+			prev = r
+		}
+		if i := strings.IndexAny(val, shellChars); i >= 0 {
+			return p.errorf(start, "unquoted value of %s contains %q: quote the value (shell code is not supported)", key, val[i])
+		}
+		if err := p.checkExpansion(key, start, val); err != nil {
+			return err
+		}
+		stmt = key + "=" + val
+	}
+	value, err := p.godotenv(key, stmt, quoted)
+	if err != nil {
+		return p.errorf(start, "cannot parse the value of %s", key)
+	}
+	p.vars[key] = Var{Key: key, Value: value, Line: start}
+	p.file.Vars = append(p.file.Vars, p.vars[key])
+	p.advance(end + 1)
+	return nil
+}
+
+// godotenv parses stmt, a single KEY=VALUE statement, with godotenv. Every
+// variable the value may refer to is first defined as the marker NUL NAME
+// NUL, which is then replaced by the variable's value: godotenv itself only
+// sees the statement, so it can neither consult the process environment nor
+// re-expand a substituted value.
+func (p *parser) godotenv(key, stmt string, quoted bool) (string, error) {
+	var prelude strings.Builder
+	// Escapes only remove backslashes or turn \n and \r into line ends, so
+	// without backslashes refRE finds every name godotenv may expand.
+	for _, m := range refRE.FindAllStringSubmatch(strings.ReplaceAll(stmt[len(key)+1:], `\`, ""), -1) {
+		fmt.Fprintf(&prelude, "%s='\x00%s\x00'\n", m[1], m[1])
+	}
+	m, err := godotenv.Unmarshal(prelude.String() + stmt)
+	if err != nil {
+		return "", err
+	}
+	v, ok := m[key]
+	if quoted {
+		v, ok = strings.CutSuffix(v, "\x00")
+	}
+	parts := strings.Split(v, "\x00")
+	if !ok || len(parts)%2 == 0 {
+		return "", fmt.Errorf("envfile: unexpected result from godotenv")
+	}
+	for i := 1; i < len(parts); i += 2 {
+		parts[i] = p.lookup(parts[i])
+	}
+	return strings.Join(parts, ""), nil
+}
+
+func (p *parser) lookup(name string) string {
+	if v, ok := p.vars[name]; ok {
+		return v.Value
+	}
+	return p.base[name]
+}
+
+// checkExpansion rejects "${" and "$(" that do not start ${NAME}.
+func (p *parser) checkExpansion(key string, start int, s string) error {
+	for _, m := range dollarRE.FindAllStringIndex(s, -1) {
+		if i := m[1] - 2; !braceRE.MatchString(s[i:]) {
+			return p.errorf(start+strings.Count(s[:i], "\n"),
+				"unsupported expansion in the value of %s: only $NAME and ${NAME} with NAME in [A-Z0-9_] (write \\$ for a literal $)", key)
+		}
+	}
+	return nil
+}
+
+// badAssignment explains why t (a line without indentation and "export")
+// is not KEY=VALUE; n is the length of its leading [A-Za-z0-9_]* run.
+func badAssignment(t string, n int) string {
+	before, _, hasEq := strings.Cut(t, "=")
+	switch {
+	case n > 0 && n < len(t) && t[n] == ':' && !isDigit(t[0]):
+		return fmt.Sprintf("YAML-style %q is not supported: use %s=VALUE", t[:n+1], t[:n])
+	case hasEq && before == "":
+		return `missing key before "="`
+	case hasEq && !strings.ContainsAny(before, " \t'\"") && isDigit(t[0]):
+		return "invalid key: starts with a digit"
+	case hasEq && !strings.ContainsAny(before, " \t'\""):
+		r, _ := utf8.DecodeRuneInString(t[n:])
+		return fmt.Sprintf("invalid key: %q is not allowed (use A-Z, a-z, 0-9 and _)", r)
+	case hasEq && n > 0 && !isDigit(t[0]) && strings.TrimRight(before, " \t") == t[:n]:
+		return fmt.Sprintf(`space between %s and "="`, t[:n])
+	}
+	return "not an assignment: want KEY=VALUE (shell code is not supported)"
+}
+
+func nameLen(s string) int {
+	i := 0
+	for i < len(s) && ('A' <= s[i] && s[i] <= 'Z' || 'a' <= s[i] && s[i] <= 'z' || isDigit(s[i]) || s[i] == '_') {
+		i++
+	}
+	return i
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isSpace is godotenv's notion of white space within a line.
+func isSpace(r rune) bool {
+	switch r {
+	case '\t', '\v', '\f', '\r', ' ', 0x85, 0xA0:
+		return true
+	}
+	return false
+}
+
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
