@@ -196,7 +196,7 @@ func Usage(w io.Writer, d *service.Definition) {
 			if v.Kind == service.VerbSignal {
 				help = "send SIG" + service.SignalName(v.Signal) + " to the daemon"
 			} else {
-				help = "run " + strings.Join(v.Argv, " ")
+				help = "run the command of " + v.Key // never the command line: it may hold a secret
 			}
 		}
 		fmt.Fprintf(w, "  %-14s %s\n", v.Name, help)

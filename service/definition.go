@@ -40,6 +40,7 @@ type Verb struct {
 	Argv   []string    // VerbCommand
 	Signal unix.Signal // VerbSignal
 	Help   string
+	Key    string // COMMAND_X or SIGNAL_X
 	Line   int
 }
 
@@ -53,6 +54,11 @@ type Definition struct {
 	Argv    []string // DAEMON, split and expanded
 	Path    string   // Argv[0] resolved on the fixed PATH; "" when PathErr is set
 	PathErr error    // the program is not installed (LSB exit 5)
+
+	// HostProblems are facts about this host rather than mistakes in the file:
+	// DAEMON's program is not installed, USER or GROUP does not exist. status and
+	// stop still work; start refuses (see Runnable) and check warns.
+	HostProblems []Problem
 
 	PidFile string
 	Forks   bool
@@ -197,8 +203,8 @@ func syntaxProblem(file string, err error) Problem {
 }
 
 // Load reads and validates the definition of service name from file. A program that
-// is not installed is not an error here: it is recorded in PathErr, because only
-// start needs it (LSB exit 5), while stop and status must still work.
+// is not installed or a missing user is not an error here but a HostProblem,
+// because only start needs them, while stop and status must still work.
 func Load(name, file string, paths Paths) (*Definition, error) {
 	l := &loader{def: &Definition{Name: name, File: file}}
 	data, p := readConfigFile(file)
@@ -324,9 +330,10 @@ func splitCommand(s string, env []string) ([]string, error) {
 	}
 	args, err := p.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("cannot split %q like a shell: unbalanced quotes or escapes", s)
+		return nil, errors.New("cannot split the command line like a shell: unbalanced quotes or escapes")
 	}
 	if p.Position != -1 {
+		// The value is not shown: it may hold a secret expanded from an env file.
 		return nil, fmt.Errorf("contains an unquoted shell operator (; & | < >) at offset %d: no shell is run; quote it, or run a script", p.Position)
 	}
 	if len(args) == 0 {
@@ -411,6 +418,18 @@ func getentUser(name string) (*user.User, error) {
 		return nil, errors.New("bad getent output")
 	}
 	return &user.User{Username: f[0], Uid: f[2], Gid: f[3], HomeDir: f[5]}, nil
+}
+
+// Runnable says whether start can run the daemon on this host: LSB 5 when the
+// program is not installed, 6 when USER or GROUP does not exist.
+func (d *Definition) Runnable() error {
+	if d.PathErr != nil {
+		return &lsb.Error{Code: lsb.NotInstalled, Err: d.PathErr}
+	}
+	if len(d.HostProblems) > 0 {
+		return &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(d.HostProblems[0].String())}
+	}
+	return nil
 }
 
 func isBuiltin(verb string) bool { return slices.Contains(BuiltinVerbs, verb) }

@@ -37,7 +37,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 
 	var daemon *envfile.Var
 	var ready, check, reloadCmd *envfile.Var
-	var guardLine int
+	var guardLine, userLine int
 	helps := map[string]envfile.Var{}
 	verbKey := map[string]string{}
 	var err error
@@ -65,9 +65,12 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 			d.Forks, err = ParseBool(v.Value)
 			bad(err)
 		case key == "USER":
-			d.User = v.Value
+			d.User, userLine = v.Value, v.Line
 		case key == "GROUP":
 			d.Group = v.Value
+			if userLine == 0 {
+				userLine = v.Line
+			}
 		case key == "UMASK":
 			d.Umask, err = ParseUmask(v.Value)
 			bad(err)
@@ -172,7 +175,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 				continue
 			}
 			verbKey[name] = key
-			vb := &Verb{Name: name, Line: v.Line}
+			vb := &Verb{Name: name, Key: key, Line: v.Line}
 			if prefix == "COMMAND" {
 				vb.Kind = VerbCommand
 				vb.Argv, err = splitCommand(v.Value, d.Env)
@@ -197,6 +200,9 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	} else {
 		d.Argv = argv
 		d.Path, d.PathErr = ResolveProgram(argv[0])
+		if d.PathErr != nil {
+			d.HostProblems = append(d.HostProblems, Problem{File: file, Line: daemon.Line, Key: "DAEMON", Msg: d.PathErr.Error()})
+		}
 	}
 	if ready != nil {
 		d.Ready, d.ReadyArgv = l.probe(ready, d.Env)
@@ -235,10 +241,10 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		}
 		cred, err := lookupUser(uname, d.Group)
 		if err != nil {
-			l.add(file, 0, "USER", "%v", err)
+			d.HostProblems = append(d.HostProblems, Problem{File: file, Line: userLine, Key: "USER", Msg: err.Error()})
 		} else if os.Geteuid() != 0 {
 			if cred.Uid != uint32(os.Geteuid()) || cred.Gid != uint32(os.Getegid()) {
-				l.add(file, 0, "USER", "switching to %s needs root", uname)
+				d.HostProblems = append(d.HostProblems, Problem{File: file, Line: userLine, Key: "USER", Msg: "switching to " + uname + " needs root"})
 			}
 		} else {
 			d.Cred = cred

@@ -60,8 +60,8 @@ func (s *Service) Start() (Status, bool, error) {
 	if cur.State == "respawning" {
 		return cur, false, nil // supervised; the watchdog brings it back
 	}
-	if d.PathErr != nil {
-		return cur, false, &lsb.Error{Code: lsb.NotInstalled, Err: d.PathErr}
+	if err := d.Runnable(); err != nil {
+		return cur, false, err
 	}
 	if err := s.Guard(); err != nil {
 		return cur, false, err

@@ -194,8 +194,8 @@ func dirOf(p string) string {
 // spawn starts the daemon as our child in its own process group.
 func (w *watchdog) spawn() error {
 	d := w.def
-	if d.PathErr != nil {
-		return d.PathErr
+	if err := d.Runnable(); err != nil {
+		return err
 	}
 	cmd := &exec.Cmd{Path: d.Path, Args: d.Argv, Env: d.Env, Dir: d.Chdir,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: d.Cred}}
