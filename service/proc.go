@@ -13,8 +13,8 @@ import (
 )
 
 // ProcRef identifies one process beyond its PID, which the kernel reuses: the start
-// time (field 22 of /proc/PID/stat, in clock ticks since boot) and the device and
-// inode of its executable, as dpkg's start-stop-daemon and runc do.
+// time (field 22 of /proc/PID/stat, in clock ticks since boot), as runc does. The
+// device and inode of its executable are kept for information.
 type ProcRef struct {
 	PID   int    `json:"pid"`
 	Start uint64 `json:"start"`
@@ -91,21 +91,16 @@ func Identify(pid int) (ProcRef, error) {
 }
 
 // Alive reports whether the process r names still runs: same PID, same start time,
-// same executable when that was recorded and can be read, and not a zombie.
+// and not a zombie. The start time alone tells a reused PID apart (a new process
+// would have to get the same PID within one clock tick). The executable is not
+// compared: a daemon may exec another program under the same PID (a wrapper script
+// ending in exec, nginx's binary upgrade), and that is still the daemon.
 func (r ProcRef) Alive() bool {
 	if r.PID <= 0 {
 		return false
 	}
 	st, err := readStat(r.PID)
-	if err != nil || st.dead() || st.Start != r.Start {
-		return false
-	}
-	if r.Ino != 0 {
-		if dev, ino, err := exeID(r.PID); err == nil && (dev != r.Dev || ino != r.Ino) {
-			return false
-		}
-	}
-	return true
+	return err == nil && !st.dead() && st.Start == r.Start
 }
 
 // Proc is a pidfd-backed handle on a process that need not be our child: signals go

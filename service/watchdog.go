@@ -40,6 +40,12 @@ type exitEvent struct {
 	sig    unix.Signal
 }
 
+// forkResult is the daemon a FORKS=yes start left behind, found through PIDFILE.
+type forkResult struct {
+	ref ProcRef
+	err error
+}
+
 type probeResult struct {
 	gen int
 	err error
@@ -57,10 +63,12 @@ type watchdog struct {
 
 	exits  chan exitEvent
 	probes chan probeResult
+	forked chan forkResult
 	sigc   chan os.Signal
 	timer  *time.Timer
 	tkind  string // what the armed timer is for: "" (none), "startwait", "backoff"
 
+	forkPID   int       // FORKS=yes: the foreground process, until it exits
 	child     *exec.Cmd // the daemon when it is our child
 	adopted   *Proc     // the daemon when it was adopted
 	logStart  int64     // log size when the current start began (for the failure report)
@@ -97,7 +105,8 @@ func RunWatchdog(args []string) int {
 		return 6
 	}
 	w := &watchdog{def: def, paths: paths, ready: ready,
-		exits: make(chan exitEvent, 4), probes: make(chan probeResult, 1), sigc: make(chan os.Signal, 8),
+		exits: make(chan exitEvent, 4), probes: make(chan probeResult, 1), forked: make(chan forkResult, 1),
+		sigc: make(chan os.Signal, 8),
 		st: State{Name: name, PidFile: def.PidFile}}
 	// Catch, never ignore: caught signals are reset to the default in the daemon,
 	// ignored ones would be inherited as SIG_IGN.
@@ -119,6 +128,9 @@ func RunWatchdog(args []string) int {
 	}
 	w.st.Phase = PhaseStarting
 	w.publish()
+	if def.Forks {
+		return w.loop() // START_WAIT begins once PIDFILE names the daemon
+	}
 	if def.Respawn == RespawnNo && def.StartWait == 0 && def.Ready == nil {
 		return w.launched()
 	}
@@ -205,11 +217,23 @@ func (w *watchdog) spawn() error {
 			w.logStart = fi.Size()
 		}
 	}
+	if d.Forks {
+		// A stale pidfile of the previous daemon must not be mistaken for the new one.
+		os.Remove(d.PidFile)
+	}
 	if err := cmd.Start(); err != nil {
 		return describeSpawnError(d, err)
 	}
-	w.child, w.adopted = cmd, nil
 	pid := cmd.Process.Pid
+	if d.Forks {
+		w.forkPID = pid
+		go func() {
+			cmd.Wait()
+			w.exits <- exitOf(pid, cmd.ProcessState)
+		}()
+		return nil
+	}
+	w.child, w.adopted = cmd, nil
 	w.st.Daemon, _ = procRef(pid)
 	w.st.Started = time.Now()
 	go func() {
@@ -274,6 +298,10 @@ func (w *watchdog) loop() int {
 		select {
 		case ev := <-w.exits:
 			if done, code := w.onExit(ev); done {
+				return code
+			}
+		case r := <-w.forked:
+			if done, code := w.onForked(r); done {
 				return code
 			}
 		case r := <-w.probes:
@@ -400,6 +428,88 @@ func (w *watchdog) onProbe(r probeResult) (bool, int) {
 	return true, 1
 }
 
+// onForeground: the foreground process of a FORKS=yes daemon exited. Exit 0 means
+// it backgrounded itself; the daemon is then found through PIDFILE, which has no
+// event, so it is polled with a growing interval, bounded by START_TIMEOUT.
+func (w *watchdog) onForeground(ev exitEvent) (bool, int) {
+	w.forkPID = 0
+	if ev.code != 0 {
+		return w.spawnFailed(fmt.Errorf("DAEMON (FORKS=yes) exited with %s instead of backgrounding itself", describeExit(ev)))
+	}
+	deadline := time.Now().Add(w.def.StartTimeout)
+	pidfile := w.def.PidFile
+	go func() {
+		wait := time.Millisecond
+		for {
+			ref, err := readForkedPid(pidfile)
+			if err == nil || time.Now().After(deadline) {
+				w.forked <- forkResult{ref, err}
+				return
+			}
+			t := time.NewTimer(min(wait, time.Until(deadline)+time.Millisecond))
+			<-t.C
+			wait = min(wait*2, 100*time.Millisecond)
+		}
+	}()
+	return false, 0
+}
+
+// readForkedPid reads a forking daemon's pidfile and identifies the live process.
+func readForkedPid(path string) (ProcRef, error) {
+	pf, err := ReadPidfile(path)
+	if err != nil {
+		return ProcRef{}, err
+	}
+	if pf == nil {
+		return ProcRef{}, fmt.Errorf("PIDFILE %s was not written", path)
+	}
+	if !pf.Trusted {
+		return ProcRef{}, fmt.Errorf("PIDFILE not trusted: %s", pf.Why)
+	}
+	ref, err := Identify(pf.PID)
+	if err != nil {
+		return ProcRef{}, fmt.Errorf("PIDFILE %s names pid %d, which is not running", path, pf.PID)
+	}
+	return ref, nil
+}
+
+// onForked: the forking daemon was found (or not) through PIDFILE.
+func (w *watchdog) onForked(r forkResult) (bool, int) {
+	if r.err != nil {
+		return w.spawnFailed(r.err)
+	}
+	p, err := r.ref.Open()
+	if err != nil {
+		return w.spawnFailed(fmt.Errorf("the daemon (pid %d) exited at once", r.ref.PID))
+	}
+	w.st.Daemon, w.st.Started = r.ref, time.Now()
+	w.watchAdopted(p)
+	if w.st.Phase == PhaseStarting {
+		w.arm("startwait", w.def.StartWait)
+		w.publish()
+		return false, 0
+	}
+	w.st.Phase, w.st.Reason = PhaseRunning, ""
+	w.publish()
+	w.logEvent("respawned daemon (pid %d) after %s", r.ref.PID, describeLast(w.st.LastExit))
+	return false, 0
+}
+
+// spawnFailed: the daemon could not be (re)started. At start that fails the start;
+// later it counts as a quick death, so it backs off and RESPAWN_LIMIT ends a loop.
+func (w *watchdog) spawnFailed(err error) (bool, int) {
+	if w.st.Phase == PhaseStarting {
+		w.disarm()
+		w.st.Phase, w.st.Reason = PhaseStopped, "start failed: "+err.Error()
+		w.publish()
+		reportFail(w.ready, 1, w.logStart, err.Error())
+		return true, 1
+	}
+	w.logEvent("respawn failed: %v", err)
+	w.st.Daemon, w.st.Started = ProcRef{}, time.Now()
+	return w.onExit(exitEvent{pid: 0, status: "spawn failed", code: -1})
+}
+
 // killDaemon stops the current daemon with STOP_SCHEDULE and waits for its exit event.
 func (w *watchdog) killDaemon() {
 	ref := w.st.Daemon
@@ -433,6 +543,9 @@ func (w *watchdog) onSignal(s syscall.Signal) (bool, int) {
 
 // onExit handles the daemon's death.
 func (w *watchdog) onExit(ev exitEvent) (bool, int) {
+	if w.forkPID != 0 && ev.pid == w.forkPID {
+		return w.onForeground(ev)
+	}
 	if ev.pid != w.st.Daemon.PID {
 		return false, 0
 	}
@@ -502,15 +615,14 @@ func (w *watchdog) respawn() (bool, int) {
 	w.st.Respawns++
 	last := w.st.LastExit
 	if err := w.spawn(); err != nil {
-		// A failed spawn counts as a quick death: it backs off, and RESPAWN_LIMIT
-		// ends a loop of failing spawns.
-		w.logEvent("respawn failed: %v", err)
-		w.st.Daemon, w.st.Started = ProcRef{}, time.Now()
-		return w.onExit(exitEvent{pid: 0, status: "spawn failed: " + err.Error(), code: -1})
+		return w.spawnFailed(err)
+	}
+	if w.def.Forks {
+		return false, 0 // onForeground and onForked take it from here
 	}
 	w.st.Phase, w.st.Reason = PhaseRunning, ""
 	w.publish()
-	w.logEvent("respawned daemon (pid %d) after %s", w.st.Daemon.PID, last)
+	w.logEvent("respawned daemon (pid %d) after %s", w.st.Daemon.PID, describeLast(last))
 	return false, 0
 }
 
@@ -578,6 +690,13 @@ func describeExit(ev exitEvent) string {
 		return "exit status unknown"
 	}
 	return ev.status
+}
+
+func describeLast(status string) string {
+	if status == "" {
+		return "its exit (status unknown: it was not our child)"
+	}
+	return status
 }
 
 func lastLine(b []byte) string {
