@@ -1,0 +1,293 @@
+// Command tdaemon is the test daemon of svcwrap's integration tests.
+//
+// It reports what happens to it as JSON datagrams on a unix datagram socket
+// that the test listens on (-report), so that tests wait on events instead of
+// sleeping. The report socket is opened only for the duration of each send
+// (raw syscalls, no netpoller), so a tdaemon without -listen keeps exactly the
+// file descriptors it inherited between events.
+//
+// Events: {"ev":"start",...} at start, {"ev":"signal","sig":"HUP",...} for each
+// caught signal, {"ev":"listening","addr":...} after -listen, {"ev":"child",...}
+// from each -children child. A send error is ignored (the test may be gone).
+//
+// containermaxprocs=0: since Go 1.25 the runtime keeps the cgroup v1 CPU quota
+// files open (as fds 3 and 4 on this machine) to follow the limit; the tests
+// assert that the daemon has only fds 0, 1 and 2, so tdaemon opts out.
+
+//go:debug containermaxprocs=0
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var (
+	report     = flag.String("report", "", "unix datagram socket to send JSON events to")
+	listen     = flag.String("listen", "", "TCP address to listen on (answers HTTP 200 to GET)")
+	exitAfter  = flag.Duration("exit-after", 0, "exit with -exit-code after this long")
+	exitCode   = flag.Int("exit-code", 3, "exit code for -exit-after and -die-at-start")
+	dieAtStart = flag.String("die-at-start", "", "print this to stderr and exit with -exit-code at once")
+	ignore     = flag.String("ignore", "", "comma-separated signals to ignore (signal.Ignore), e.g. TERM,HUP")
+	children   = flag.Int("children", 0, "start N child processes in the same process group")
+	child      = flag.Bool("child", false, "internal: run as a child started by -children")
+	fork       = flag.Bool("fork", false, "daemonize (re-exec with setsid); the child writes -pidfile")
+	forked     = flag.Bool("forked", false, "internal: the daemonized child of -fork")
+	pidfile    = flag.String("pidfile", "", "pidfile written atomically by the -fork child")
+	lines      = flag.Int("lines", 0, "write N numbered lines to stdout at start")
+	stderrMsg  = flag.String("stderr", "", "write this line to stderr at start")
+)
+
+var caught = map[syscall.Signal]string{
+	syscall.SIGHUP:  "HUP",
+	syscall.SIGUSR1: "USR1",
+	syscall.SIGUSR2: "USR2",
+	syscall.SIGINT:  "INT",
+	syscall.SIGQUIT: "QUIT",
+	syscall.SIGTERM: "TERM",
+}
+
+func main() {
+	t0 := time.Now().UnixNano()
+	flag.Parse()
+
+	if *dieAtStart != "" {
+		fmt.Fprintln(os.Stderr, *dieAtStart)
+		os.Exit(*exitCode)
+	}
+	if *child {
+		runChild()
+		return
+	}
+	if *fork && !*forked {
+		os.Exit(daemonize())
+	}
+	if *forked {
+		// fd 3 is the ready pipe: keep it out of -children.
+		syscall.CloseOnExec(3)
+	}
+
+	ignored := map[syscall.Signal]bool{}
+	for _, name := range strings.Split(*ignore, ",") {
+		name = strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "SIG")
+		if name == "" {
+			continue
+		}
+		sig, ok := signalByName(name)
+		if !ok {
+			fmt.Fprintf(os.Stderr, "tdaemon: -ignore: unknown signal %q\n", name)
+			os.Exit(2)
+		}
+		signal.Ignore(sig)
+		ignored[sig] = true
+	}
+	sigc := make(chan os.Signal, 16)
+	for sig := range caught {
+		if !ignored[sig] {
+			signal.Notify(sigc, sig)
+		}
+	}
+
+	if *stderrMsg != "" {
+		fmt.Fprintln(os.Stderr, *stderrMsg)
+	}
+	for i := 1; i <= *lines; i++ {
+		fmt.Printf("line %d\n", i)
+	}
+
+	var kids []int
+	for i := 0; i < *children; i++ {
+		args := []string{"-child"}
+		if *report != "" {
+			args = append(args, "-report", *report)
+		}
+		cmd := exec.Command(selfExe(), args...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintf(os.Stderr, "tdaemon: start child: %v\n", err)
+			os.Exit(1)
+		}
+		kids = append(kids, cmd.Process.Pid)
+		go cmd.Wait() // reap it if it dies before us
+	}
+
+	if *forked {
+		if err := writePidfile(*pidfile); err != nil {
+			fmt.Fprintf(os.Stderr, "tdaemon: %v\n", err)
+			os.Exit(1)
+		}
+		ready := os.NewFile(3, "ready")
+		ready.WriteString("ok")
+		ready.Close()
+	}
+
+	send(map[string]any{
+		"ev": "start", "pid": os.Getpid(), "ppid": os.Getppid(),
+		"pgid": syscall.Getpgrp(), "sid": getsid(), "t": t0, "children": kids,
+	})
+
+	if *listen != "" {
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tdaemon: listen: %v\n", err)
+			os.Exit(1)
+		}
+		send(map[string]any{"ev": "listening", "addr": ln.Addr().String(), "pid": os.Getpid()})
+		go serve(ln)
+	}
+
+	var timer <-chan time.Time
+	if *exitAfter > 0 {
+		timer = time.After(*exitAfter)
+	}
+	for {
+		select {
+		case s := <-sigc:
+			sig := s.(syscall.Signal)
+			send(map[string]any{"ev": "signal", "sig": caught[sig], "pid": os.Getpid()})
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				os.Exit(0)
+			}
+		case <-timer:
+			os.Exit(*exitCode)
+		}
+	}
+}
+
+// runChild lives until it is killed (default dispositions, except that a
+// signal ignored by the parent stays ignored only if Go keeps it so).
+func runChild() {
+	send(map[string]any{
+		"ev": "child", "pid": os.Getpid(), "ppid": os.Getppid(),
+		"pgid": syscall.Getpgrp(), "sid": getsid(),
+	})
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	for range c {
+	}
+}
+
+// daemonize re-executes tdaemon as a session leader with -forked and exits 0
+// once the child has written the pidfile and said "ok" on the ready pipe.
+func daemonize() int {
+	if *pidfile == "" {
+		fmt.Fprintln(os.Stderr, "tdaemon: -fork needs -pidfile")
+		return 2
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tdaemon: pipe: %v\n", err)
+		return 1
+	}
+	args := []string{"-forked"}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name != "fork" {
+			args = append(args, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	cmd := exec.Command(selfExe(), args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "tdaemon: fork: %v\n", err)
+		return 1
+	}
+	w.Close()
+	cmd.Process.Release()
+	r.SetReadDeadline(time.Now().Add(20 * time.Second))
+	b, err := io.ReadAll(r)
+	if string(b) != "ok" {
+		fmt.Fprintf(os.Stderr, "tdaemon: forked child did not get ready: %q %v\n", b, err)
+		return 1
+	}
+	if _, err := os.Stat(*pidfile); err != nil {
+		fmt.Fprintf(os.Stderr, "tdaemon: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func writePidfile(path string) error {
+	tmp := fmt.Sprintf("%s.tmp.%d", path, os.Getpid())
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func serve(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, "GET ") {
+				return
+			}
+			io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+		}(c)
+	}
+}
+
+// send writes one JSON datagram to the report socket, ignoring every error.
+func send(ev map[string]any) {
+	if *report == "" {
+		return
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	syscall.Sendto(fd, b, syscall.MSG_DONTWAIT, &syscall.SockaddrUnix{Name: *report})
+	syscall.Close(fd)
+}
+
+func signalByName(name string) (syscall.Signal, bool) {
+	for sig, n := range caught {
+		if n == name {
+			return sig, true
+		}
+	}
+	switch name {
+	case "PIPE":
+		return syscall.SIGPIPE, true
+	case "ALRM":
+		return syscall.SIGALRM, true
+	}
+	return 0, false
+}
+
+func getsid() int {
+	sid, _, errno := syscall.RawSyscall(syscall.SYS_GETSID, 0, 0, 0)
+	if errno != 0 {
+		return -1
+	}
+	return int(sid)
+}
+
+func selfExe() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return exe
+}
