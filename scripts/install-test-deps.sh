@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives, when running as root.
 # Without root it only says what is missing; tests that need them skip and say why.
+#
+# The packages' own daemons (nginx, memcached, redis, supervisord) must not start
+# on install: tests run their own copies on their own ports. Debian asks
+# /usr/sbin/policy-rc.d before a maintainer script starts anything, so when the
+# machine has no policy of its own, a refusing one is put in place for the
+# duration of apt-get and removed afterwards.
 set -euo pipefail
-pkgs=(procps)
+pkgs=(
+  procps util-linux                 # ps, unshare/nsenter for private mount namespaces
+  init-system-helpers sysv-rc insserv  # service, invoke-rc.d, update-rc.d
+  systemd                           # systemd-sysv-generator, systemd-analyze (never booted)
+  nginx-light memcached redis-server   # real daemons for the examples
+  ansible-core                      # ansible.builtin.service / sysvinit
+  lintian                           # the .deb is checked
+  supervisor runit                  # benchmark peers
+)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -13,6 +27,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 echo "install-test-deps: installing ${missing[*]}"
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 0755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
