@@ -35,6 +35,11 @@ func RunScript(script string, args []string) int {
 	if err != nil {
 		file = script
 	}
+	// `cd /etc/init.d && ./nginx start` hands us a relative path; the watchdog
+	// runs in / and must find the same file.
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
 	name := filepath.Base(file)
 	return invoke(name, file, args)
 }

@@ -56,13 +56,16 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 	case "reload":
 		return svc.Locked(func() error { return reload(rep, svc) })
 	case "force-reload":
+		// LSB: reload if the service can, else restart it if it runs. A stopped
+		// service is left alone and that is success either way (as systemd's
+		// reload-or-try-restart), so force-reload is safe in package scripts.
 		return svc.Locked(func() error {
-			if d.ReloadSignal != 0 || d.ReloadCommand != nil {
-				return reload(rep, svc)
-			}
 			if !svc.Inspect().Alive() {
 				rep.Success("%s: not running; nothing to reload", d.Name)
 				return nil
+			}
+			if d.CanReload() {
+				return reload(rep, svc)
 			}
 			return restart(rep, svc)
 		})
@@ -93,7 +96,11 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 		return custom(svc, v, args)
 	}
 	Usage(os.Stderr, d)
-	return &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %q", verb)}
+	e := &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %q", verb)}
+	if v := d.Verb(service.VerbName(verb)); v != nil {
+		e.Hint = "did you mean " + v.Name + "?"
+	}
+	return e
 }
 
 // errSilent marks an exit code that needs no message (status, usage).
@@ -148,7 +155,7 @@ func stop(rep *lsb.Reporter, svc *service.Service) error {
 
 func restart(rep *lsb.Reporter, svc *service.Service) error {
 	// The guard runs before the stop, so a broken configuration never takes a
-	// running daemon down.
+	// running daemon down; start then does not run it a second time.
 	if err := svc.Guard(); err != nil {
 		return err
 	}

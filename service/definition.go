@@ -65,6 +65,7 @@ type Definition struct {
 
 	User, Group string
 	Cred        *syscall.Credential // nil: run as svcwrap's own user
+	UserErr     *lsb.Error          // USER/GROUP cannot apply on this host (also in HostProblems)
 	Umask       uint32
 	Chdir       string
 	Nice        int
@@ -145,6 +146,7 @@ func VerbName(suffix string) string {
 type loader struct {
 	def      *Definition
 	problems []Problem
+	raw      *envfile.File // the definition before ${VAR} took values from the env files
 }
 
 func (l *loader) add(file string, line int, key, format string, args ...any) {
@@ -238,6 +240,7 @@ func (l *loader) parse(data []byte, paths Paths) {
 	// The environment comes first: DAEMON and the other command lines expand
 	// ${VAR} from it, and ENV_FILE names the files to load.
 	env := l.loadEnv(f, paths)
+	l.raw = f
 	if bytes.IndexByte(data, '$') >= 0 && len(env) > 0 {
 		if f2, err := envfile.Parse(d.File, data, env); err == nil {
 			f = f2

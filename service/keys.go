@@ -1,6 +1,7 @@
 package service
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"svcwrap/envfile"
+	"svcwrap/lsb"
 )
 
 // keys applies every KEY=value of a definition, collecting problems with their line.
@@ -38,8 +40,9 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	var daemon *envfile.Var
 	var ready, check, reloadCmd *envfile.Var
 	var guardLine, userLine int
-	helps := map[string]envfile.Var{}
-	verbKey := map[string]string{}
+	var helps []envfile.Var        // HELP_ keys in file order
+	verbKey := map[string]string{} // verb -> the key that defines it
+	verbLine := map[string]int{}
 	var err error
 	for i := range f.Vars {
 		v := f.Vars[i]
@@ -171,10 +174,10 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 				continue
 			}
 			if other, dup := verbKey[name]; dup {
-				l.add(file, v.Line, key, "verb %q is already defined by %s", name, other)
+				l.add(file, v.Line, key, "verb %q is already defined by %s (line %d); each verb needs exactly one COMMAND_ or SIGNAL_ key", name, other, verbLine[name])
 				continue
 			}
-			verbKey[name] = key
+			verbKey[name], verbLine[name] = key, v.Line
 			vb := &Verb{Name: name, Key: key, Line: v.Line}
 			if prefix == "COMMAND" {
 				vb.Kind = VerbCommand
@@ -187,7 +190,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 			}
 			d.Verbs = append(d.Verbs, vb)
 		case strings.HasPrefix(key, "HELP_"):
-			helps[VerbName(strings.TrimPrefix(key, "HELP_"))] = v
+			helps = append(helps, v)
 		default:
 			l.add(file, v.Line, key, "unknown key%s", suggestKey(key))
 		}
@@ -219,16 +222,13 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 			l.add(file, reloadCmd.Line, "RELOAD_COMMAND", "%v", err)
 		}
 	}
-	for name, v := range helps {
-		if vb := d.Verb(name); vb != nil {
-			vb.Help = v.Value
-		} else if !isBuiltin(name) {
-			l.add(file, v.Line, v.Key, "there is no COMMAND_ or SIGNAL_ key for verb %q", name)
-		}
-	}
+	l.helps(helps)
 	if d.Guard != "" {
+		// GUARD names a verb the way the command line does, but CONFIGTEST or
+		// config_test mean the same verb, as in the keys.
+		d.Guard = VerbName(d.Guard)
 		if vb := d.Verb(d.Guard); vb == nil || vb.Kind != VerbCommand {
-			l.add(file, guardLine, "GUARD", "%q is not a COMMAND_ verb of this definition", d.Guard)
+			l.add(file, guardLine, "GUARD", "%q is not a COMMAND_ verb of this definition; define COMMAND_%s or name one that exists", d.Guard, strings.ReplaceAll(d.Guard, "-", "_"))
 		}
 	}
 	if d.StartWait > d.StartTimeout {
@@ -241,10 +241,14 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		}
 		cred, err := lookupUser(uname, d.Group)
 		if err != nil {
-			d.HostProblems = append(d.HostProblems, Problem{File: file, Line: userLine, Key: "USER", Msg: err.Error()})
+			p := Problem{File: file, Line: userLine, Key: "USER", Msg: err.Error()}
+			d.HostProblems = append(d.HostProblems, p)
+			d.UserErr = &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(p.String())}
 		} else if os.Geteuid() != 0 {
 			if cred.Uid != uint32(os.Geteuid()) || cred.Gid != uint32(os.Getegid()) {
-				d.HostProblems = append(d.HostProblems, Problem{File: file, Line: userLine, Key: "USER", Msg: "switching to " + uname + " needs root"})
+				p := Problem{File: file, Line: userLine, Key: "USER", Msg: "switching to " + uname + " needs root"}
+				d.HostProblems = append(d.HostProblems, p)
+				d.UserErr = &lsb.Error{Code: lsb.NoPrivilege, Err: errors.New(p.String())}
 			}
 		} else {
 			d.Cred = cred
@@ -267,6 +271,40 @@ func (l *loader) probe(v *envfile.Var, env []string) (*Probe, []string) {
 		return nil, nil
 	}
 	return &p, argv
+}
+
+// helps attaches HELP_ lines to their verbs. Usage shows them to anyone who can
+// run the script, so a HELP_ line is one line, belongs to a custom verb, and may
+// not take a value from an env file (it could be a secret).
+func (l *loader) helps(helps []envfile.Var) {
+	d, file := l.def, l.def.File
+	seen := map[string]envfile.Var{}
+	for _, v := range helps {
+		name := VerbName(strings.TrimPrefix(v.Key, "HELP_"))
+		if other, dup := seen[name]; dup {
+			l.add(file, v.Line, v.Key, "verb %q already has its help line from %s (line %d)", name, other.Key, other.Line)
+			continue
+		}
+		seen[name] = v
+		switch {
+		case isBuiltin(name):
+			l.add(file, v.Line, v.Key, "%q is a built-in verb, whose usage line is fixed; HELP_ is for COMMAND_ and SIGNAL_ verbs", name)
+			continue
+		case strings.ContainsAny(v.Value, "\n\r"):
+			l.add(file, v.Line, v.Key, "must be a single line")
+			continue
+		case l.raw != nil:
+			if rv, ok := l.raw.Lookup(v.Key); ok && rv.Value != v.Value {
+				l.add(file, v.Line, v.Key, "may not use ${VAR}: usage is shown to every user and would reveal a value of the env files")
+				continue
+			}
+		}
+		if vb := d.Verb(name); vb != nil {
+			vb.Help = v.Value
+		} else {
+			l.add(file, v.Line, v.Key, "there is no COMMAND_ or SIGNAL_ key for verb %q", name)
+		}
+	}
 }
 
 // Verb returns the custom verb called name, or nil.

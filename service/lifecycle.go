@@ -2,7 +2,6 @@ package service
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -307,82 +306,4 @@ func (s *Service) Signal(sig unix.Signal) error {
 		return lsb.Errorf(lsb.Failed, "send %s to pid %d: %v", SignalName(sig), cur.PID, err)
 	}
 	return nil
-}
-
-// RunCommand runs a command line of the definition as USER with the service
-// environment, passing stdio through; its exit status becomes the error's code.
-func (s *Service) RunCommand(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	d := s.Def
-	path, err := ResolveProgram(argv[0])
-	if err != nil {
-		return &lsb.Error{Code: lsb.NotInstalled, Err: err}
-	}
-	cmd := &exec.Cmd{Path: path, Args: argv, Env: d.Env, Dir: d.Chdir, Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		SysProcAttr: &syscall.SysProcAttr{Credential: d.Cred}}
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return &CommandExit{Argv0: argv[0], State: ee.ProcessState}
-		}
-		return lsb.Errorf(lsb.Failed, "%s: %v", argv[0], err)
-	}
-	return nil
-}
-
-// CommandExit is a custom command that exited non-zero: its status passes through.
-type CommandExit struct {
-	Argv0 string
-	State *os.ProcessState
-}
-
-func (e *CommandExit) Error() string { return e.Argv0 + ": " + e.State.String() }
-
-// ExitCode is the command's own exit code, or 128+N when a signal killed it.
-func (e *CommandExit) ExitCode() int {
-	ws := e.State.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
-}
-
-// Guard runs the GUARD verb; a failure refuses the action with LSB 6 and the
-// guard's own output, and nothing running is touched.
-func (s *Service) Guard() error {
-	d := s.Def
-	if d.Guard == "" {
-		return nil
-	}
-	v := d.Verb(d.Guard)
-	var out bytes.Buffer
-	err := s.RunCommand(v.Argv, nil, &out, &out)
-	if err == nil {
-		return nil
-	}
-	msg := strings.TrimSpace(out.String())
-	if msg != "" {
-		msg = ":\n  " + strings.ReplaceAll(msg, "\n", "\n  ")
-	}
-	return lsb.Errorf(lsb.NotConfigured, "refused: GUARD %s failed (%v)%s", d.Guard, err, msg)
-}
-
-// ErrNoReload is returned by Reload when the definition says how to reload nothing.
-var ErrNoReload = errors.New("no RELOAD_SIGNAL or RELOAD_COMMAND")
-
-// Reload runs RELOAD_SIGNAL or RELOAD_COMMAND after the GUARD.
-func (s *Service) Reload(stdout, stderr io.Writer) error {
-	d := s.Def
-	if d.ReloadSignal == 0 && d.ReloadCommand == nil {
-		return &lsb.Error{Code: lsb.Unimplemented, Err: ErrNoReload, Hint: "set RELOAD_SIGNAL or RELOAD_COMMAND, or use force-reload to restart"}
-	}
-	if !s.Inspect().Alive() {
-		return lsb.Errorf(lsb.NotRunning, "not running")
-	}
-	if err := s.Guard(); err != nil {
-		return err
-	}
-	if d.ReloadSignal != 0 {
-		return s.Signal(d.ReloadSignal)
-	}
-	return s.RunCommand(d.ReloadCommand, nil, stdout, stderr)
 }

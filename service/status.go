@@ -14,6 +14,8 @@ import (
 type Service struct {
 	Def   *Definition
 	Paths Paths
+
+	guarded bool // GUARD passed in this invocation (restart runs it once, not twice)
 }
 
 // Status is what `status` and `list` report.

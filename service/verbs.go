@@ -1,0 +1,250 @@
+package service
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"svcwrap/lsb"
+)
+
+// This file is how svcwrap runs the commands of a definition other than DAEMON:
+// COMMAND_ verbs, GUARD and RELOAD_COMMAND. They all run like the daemon would:
+// as USER/GROUP (uid, gid and exactly USER's supplementary groups), with the
+// service environment, in CHDIR, with UMASK; argv is split from the definition
+// and extra arguments are appended as argv, never through a shell. NICE and
+// LIMIT_ apply to the daemon only.
+
+// command prepares argv to run as the service would run it.
+func (s *Service) command(argv []string) (*exec.Cmd, error) {
+	d := s.Def
+	path, err := ResolveProgram(argv[0])
+	if err != nil {
+		return nil, &lsb.Error{Code: lsb.NotInstalled, Err: err}
+	}
+	if d.UserErr != nil {
+		// Running as svcwrap's own user instead would hand root to a command
+		// meant to run as USER.
+		return nil, d.UserErr
+	}
+	return &exec.Cmd{Path: path, Args: argv, Env: d.Env, Dir: d.Chdir,
+		SysProcAttr: &syscall.SysProcAttr{Credential: d.Cred}}, nil
+}
+
+// umaskMu serialises the process-wide umask switch around a fork.
+var umaskMu sync.Mutex
+
+// startWithUmask starts cmd with the definition's UMASK. The umask is process
+// wide; the CLI creates no files while a command starts, and the old mask is put
+// back at once.
+func (s *Service) startWithUmask(cmd *exec.Cmd) error {
+	umaskMu.Lock()
+	defer umaskMu.Unlock()
+	old := syscall.Umask(int(s.Def.Umask))
+	defer syscall.Umask(old)
+	return cmd.Start()
+}
+
+// startError explains why a command could not start (most often: USER cannot
+// enter CHDIR, which the kernel checks after the switch to USER).
+func (s *Service) startError(what string, argv0 string, err error) error {
+	d := s.Def
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "chdir" {
+		who := "svcwrap's user"
+		if d.User != "" {
+			who = "USER " + d.User
+		}
+		return lsb.Errorf(lsb.Failed, "%s: %s cannot enter CHDIR %s: %v", what, who, d.Chdir, pe.Err)
+	}
+	return lsb.Errorf(lsb.Failed, "%s: cannot run %s: %v", what, argv0, err)
+}
+
+// RunCommand runs a custom verb's command in the foreground: stdin, stdout and
+// stderr are the caller's own files, and the command's exit status becomes
+// svcwrap's (a *CommandExit when it is not 0). As system(3) does, svcwrap waits
+// through the terminal's SIGINT and SIGQUIT (they reach the command too, which is
+// in the same process group) and passes a SIGTERM sent to svcwrap on to it.
+func (s *Service) RunCommand(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd, err := s.command(argv)
+	if err != nil {
+		return err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM)
+	defer signal.Stop(sigc)
+	if err := s.startWithUmask(cmd); err != nil {
+		return s.startError("COMMAND", argv[0], err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case sig := <-sigc:
+				if sig == unix.SIGTERM {
+					cmd.Process.Signal(sig)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return commandResult(argv[0], cmd.Wait())
+}
+
+func commandResult(argv0 string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &CommandExit{Argv0: argv0, State: ee.ProcessState}
+	}
+	return lsb.Errorf(lsb.Failed, "%s: %v", argv0, err)
+}
+
+// CommandExit is a custom command that exited non-zero: its status passes through.
+type CommandExit struct {
+	Argv0 string
+	State *os.ProcessState
+}
+
+func (e *CommandExit) Error() string { return e.Argv0 + ": " + e.State.String() }
+
+// ExitCode is the command's own exit code, or 128+N when a signal killed it.
+func (e *CommandExit) ExitCode() int {
+	ws := e.State.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// runBounded runs argv (GUARD, RELOAD_COMMAND) with stdin /dev/null, in its own
+// process group, for at most bound: then the whole group is killed. A descendant
+// that keeps stdout or stderr open cannot hold svcwrap (and the lock) either.
+func (s *Service) runBounded(what string, argv []string, stdout, stderr io.Writer, bound time.Duration) error {
+	cmd, err := s.command(argv)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr.Setpgid = true
+	cmd.WaitDelay = 2 * time.Second
+	if err := s.startWithUmask(cmd); err != nil {
+		return s.startError(what, argv[0], err)
+	}
+	pid := cmd.Process.Pid
+	var timedOut atomic.Bool
+	t := time.AfterFunc(bound, func() {
+		timedOut.Store(true)
+		unix.Kill(-pid, unix.SIGKILL) // the leader is not reaped yet: the group id is ours
+	})
+	err = cmd.Wait()
+	if !t.Stop() && timedOut.Load() {
+		return lsb.Errorf(lsb.Failed, "%s: %s did not finish within %v (START_TIMEOUT) and was killed", what, argv[0], bound)
+	}
+	return commandResult(argv[0], err)
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu   sync.Mutex
+	max  int
+	b    []byte
+	lost bool
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+		t.lost = true
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.TrimSpace(string(t.b))
+	if t.lost {
+		s = "...\n" + s
+	}
+	return s
+}
+
+// Guard runs the GUARD verb; a failure refuses the action with LSB 6 and the
+// guard's own output, and nothing running is touched. The guard runs without a
+// terminal and is bounded by START_TIMEOUT.
+func (s *Service) Guard() error {
+	d := s.Def
+	if d.Guard == "" || s.guarded {
+		return nil
+	}
+	v := d.Verb(d.Guard)
+	if v == nil || v.Kind != VerbCommand { // the loader refuses this already
+		return lsb.Errorf(lsb.NotConfigured, "GUARD %q is not a COMMAND_ verb", d.Guard)
+	}
+	out := &tailBuffer{max: 16 << 10}
+	err := s.runBounded("GUARD "+d.Guard, v.Argv, out, out, d.StartTimeout)
+	if err == nil {
+		s.guarded = true
+		return nil
+	}
+	msg := out.String()
+	if msg != "" {
+		msg = ":\n  " + strings.ReplaceAll(msg, "\n", "\n  ")
+	}
+	cause := err.Error()
+	var le *lsb.Error
+	if errors.As(err, &le) && le.Err != nil {
+		cause = le.Err.Error()
+	}
+	return lsb.Errorf(lsb.NotConfigured, "refused: GUARD %s failed (%s); the running daemon, if any, was not touched%s", d.Guard, cause, msg)
+}
+
+// ErrNoReload is returned by Reload when the definition says how to reload nothing.
+var ErrNoReload = errors.New("no RELOAD_SIGNAL or RELOAD_COMMAND")
+
+// CanReload reports whether the definition says how to reload.
+func (d *Definition) CanReload() bool { return d.ReloadSignal != 0 || d.ReloadCommand != nil }
+
+// Reload runs RELOAD_SIGNAL or RELOAD_COMMAND after the GUARD. RELOAD_SIGNAL goes
+// to the daemon process only, like SIGNAL_ verbs. RELOAD_COMMAND's output passes
+// through; its failure is LSB 1, whatever its own exit code (an init script's
+// exit codes have fixed meanings).
+func (s *Service) Reload(stdout, stderr io.Writer) error {
+	d := s.Def
+	if !d.CanReload() {
+		return &lsb.Error{Code: lsb.Unimplemented, Err: ErrNoReload, Hint: "set RELOAD_SIGNAL or RELOAD_COMMAND, or use force-reload to restart"}
+	}
+	if !s.Inspect().Alive() {
+		return lsb.Errorf(lsb.NotRunning, "not running; nothing to reload")
+	}
+	if err := s.Guard(); err != nil {
+		return err
+	}
+	if d.ReloadSignal != 0 {
+		return s.Signal(d.ReloadSignal)
+	}
+	err := s.runBounded("RELOAD_COMMAND", d.ReloadCommand, stdout, stderr, d.StartTimeout)
+	var ce *CommandExit
+	if errors.As(err, &ce) {
+		return lsb.Errorf(lsb.Failed, "RELOAD_COMMAND failed: %s", ce.State)
+	}
+	return err
+}
