@@ -401,10 +401,13 @@ func lookupUser(name, group string) (*syscall.Credential, error) {
 		gid, _ = strconv.ParseUint(g.Gid, 10, 32)
 		cred.Gid = uint32(gid)
 	}
+	// The supplementary groups are what initgroups(3) gives (as login, su and
+	// start-stop-daemon --chuid do): the group svcwrap switches to, then every
+	// group that lists the user. Exactly these: root's must never leak.
 	ids, _ := u.GroupIds()
-	cred.Groups = []uint32{} // exactly the user's groups: root's must never leak to the daemon
+	cred.Groups = []uint32{cred.Gid}
 	for _, s := range ids {
-		if g, err := strconv.ParseUint(s, 10, 32); err == nil && uint32(g) != cred.Gid {
+		if g, err := strconv.ParseUint(s, 10, 32); err == nil && !slices.Contains(cred.Groups, uint32(g)) && s != u.Gid {
 			cred.Groups = append(cred.Groups, uint32(g))
 		}
 	}
