@@ -214,7 +214,7 @@ func (s *Service) Guard() error {
 	if errors.As(err, &le) && le.Err != nil {
 		cause = le.Err.Error()
 	}
-	return lsb.Errorf(lsb.NotConfigured, "refused: GUARD %s failed (%s); the running daemon, if any, was not touched%s", d.Guard, cause, msg)
+	return lsb.Errorf(lsb.NotConfigured, "refused: GUARD %s failed (%s); nothing was changed%s", d.Guard, cause, msg)
 }
 
 // ErrNoReload is returned by Reload when the definition says how to reload nothing.
