@@ -151,10 +151,16 @@ signal) kill -TERM $$ ;;
 esac
 exit "$1"
 `)
+		// $PPID is svcwrap: INT and QUIT (from a terminal) leave it waiting for
+		// the command's own status; a TERM sent to svcwrap reaches the command.
+		intr := writeScript(e, "interrupt.sh", "kill -INT $PPID; kill -QUIT $PPID; exit 5\n")
+		term := writeScript(e, "term.sh", "kill -TERM $PPID; exec /bin/sleep 60\n")
 		m.define(e, svc, e.Daemon()+`
 COMMAND_args="/usr/bin/printf '<%s>\n' fixed 'two words'"
 COMMAND_exit="`+status+`"
 COMMAND_missing="/nonexistent/svcwrap-test/prog --flag"
+COMMAND_interrupt="`+intr+`"
+COMMAND_term="`+term+`"
 `)
 		literal := []string{"with space", "$HOME;touch " + e.Root + "/pwned|cat>y", "*", "`id`", "'quoted'", `"dq"`, "", "-n", "back\\slash", "new\nline"}
 		want := "<fixed>\n<two words>\n"
@@ -176,6 +182,8 @@ COMMAND_missing="/nonexistent/svcwrap-test/prog --flag"
 			}
 			r = e.Run(svc, "exit", "signal")
 			checkCode(t, r, 128+int(syscall.SIGTERM))
+			checkCode(t, e.Run(svc, "interrupt"), 5)
+			checkCode(t, e.Run(svc, "term"), 128+int(syscall.SIGTERM))
 			r = e.Run(svc, "missing")
 			checkCode(t, r, 5)
 			if !hasErrLine(r.Stderr, svc) || !strings.Contains(r.Stderr, "/nonexistent/svcwrap-test/prog") {
