@@ -7,7 +7,8 @@ package integration_test
 //     written to a temp file and `svcwrap check` must accept it (exit 0);
 //   - a ```sh block (a .EX/.EE block in a man page) is a shell example: as root,
 //     it runs with `bash -e -o pipefail` in a private mount namespace where
-//     /etc/init.d, /etc/default, /etc/rc?.d, /run, /var/log and /tmp are empty,
+//     /etc/init.d, /etc/default, /etc/rc?.d, /run, /var/log, /tmp, /srv and /opt
+//     are empty,
 //     /etc and /usr/sbin are copy-on-write overlays of the host's, and
 //     /usr/sbin/svcwrap is the binary under test. The blocks of one file run in
 //     order in one namespace, so later blocks see what earlier ones did;
@@ -222,7 +223,7 @@ for d in etc usr/sbin; do
 done
 install -m 0755 "$DOCBIN" /usr/sbin/svcwrap
 mkdir -p /etc/svcwrap /etc/init.d /etc/default
-for d in /etc/init.d /etc/default /etc/svcwrap /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d /etc/rc6.d /etc/rcS.d /run /var/log /tmp; do
+for d in /etc/init.d /etc/default /etc/svcwrap /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d /etc/rc6.d /etc/rcS.d /run /var/log /tmp /srv /opt; do
   mkdir -p "$d"
   mount -t tmpfs -o mode=0755 tmpfs "$d"
 done
@@ -310,10 +311,10 @@ func runDocShell(t *testing.T, blocks []docBlock) {
 		cmd.Stdin = nil
 		cmd.WaitDelay = waitDelay
 		out, err := cmd.CombinedOutput()
-		cancel()
 		if ctx.Err() != nil {
 			err = fmt.Errorf("timed out after 2m and was killed")
 		}
+		cancel()
 		if err != nil {
 			t.Errorf("%s:%d: shell example %d of %d failed: %v\n--- example:\n%s--- output:\n%s",
 				b.File, b.Line, i+1, len(blocks), err, b.Text, out)
