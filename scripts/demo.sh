@@ -3,10 +3,12 @@
 # start, status, kill -9 of the daemon and its respawn, custom verbs, stop.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=$top/bin
-go build -o "$bin/demod" "$top/scripts/demod"
+# SVCWRAP_BIN: the binary to demonstrate (the integration test passes its own).
+svcwrap=${SVCWRAP_BIN:-$top/bin/svcwrap}
 root=$(mktemp -d /tmp/svcwrap-demo.XXXXXX)
 trap 'rm -rf "$root"' EXIT
+bin=$root/bin
+(cd "$top" && go build -o "$bin/demod" ./scripts/demod)
 mkdir -p "$root"/{init.d,svcwrap,run,log,default}
 export SVCWRAP_INITDIR=$root/init.d SVCWRAP_CONFDIR=$root/svcwrap SVCWRAP_RUNDIR=$root/run/svcwrap \
        SVCWRAP_PIDDIR=$root/run SVCWRAP_LOGDIR=$root/log SVCWRAP_DEFAULTS=$root/default
@@ -19,7 +21,7 @@ echo 'GREETING="Hello, world"' >"$root/default/demo"
 chmod 644 "$root/default/demo"
 # The whole init script: a #! line, an LSB header and five keys.
 cat >"$root/init.d/demo" <<DEF
-#!$bin/svcwrap
+#!$svcwrap
 ### BEGIN INIT INFO
 # Provides:          demo
 # Required-Start:    \$remote_fs \$syslog
@@ -43,17 +45,30 @@ run "$init" status
 pid=$(cat "$root/run/demo.pid")
 say "kill -9 $pid    # the watchdog notices at once and respawns"
 kill -9 "$pid"
-# Wait (bounded) for the respawn: the pidfile names a new PID.
-for _ in $(seq 200); do
+# Wait (bounded: 5 s) for the respawn: the pidfile names a new, live PID.
+new=
+for _ in $(seq 500); do
   new=$(cat "$root/run/demo.pid" 2>/dev/null || true)
-  [ -n "$new" ] && [ "$new" != "$pid" ] && break
+  [ -n "$new" ] && [ "$new" != "$pid" ] && [ -d "/proc/$new" ] && break
+  new=
   sleep 0.01
 done
+if [ -z "$new" ]; then
+  echo "demo: FAILED: no respawn of the daemon within 5 s of kill -9 $pid" >&2
+  "$init" status || true
+  exit 1
+fi
+echo "respawned: pid $pid -> $new"
 run "$init" status
 run "$init" rotate
 run "$init" greeting
 run "$init" help
-run "$bin/svcwrap" list
+run "$svcwrap" list
 run "$init" stop
 run "$init" status || true
+# A zombie is dead: this machine's PID 1 may not reap orphans.
+if [ -d "/proc/$new" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$new/status" 2>/dev/null; then
+  echo "demo: FAILED: pid $new still runs after stop" >&2
+  exit 1
+fi
 say "cat $root/log/demo.log"; cat "$root/log/demo.log"
