@@ -16,6 +16,7 @@ pkgs=(
   ansible-core                      # ansible.builtin.service / sysvinit
   lintian                           # the .deb is checked
   supervisor runit                  # benchmark peers
+  curl                              # HTTP requests in the docs' shell examples
 )
 missing=()
 for p in "${pkgs[@]}"; do
