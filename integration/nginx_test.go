@@ -192,16 +192,17 @@ func TestNginxExample(t *testing.T) {
 		_, err := os.Stat(logf)
 		return err == nil, fmt.Sprint(err)
 	})
-	before, _ := os.ReadFile(logf + ".1")
-	if _, err := httpGet(addr); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 20*time.Second, "the next request to be logged in the new access.log", func() (bool, string) {
+	// The master opens the new file, then tells the workers to reopen theirs:
+	// a request in between still goes to the old file, so ask until one lands.
+	eventually(t, 20*time.Second, "a request to be logged in the new access.log", func() (bool, string) {
+		if _, err := httpGet(addr); err != nil {
+			return false, err.Error()
+		}
 		b, _ := os.ReadFile(logf)
 		return strings.Contains(string(b), "GET / "), fmt.Sprintf("%q", b)
 	})
-	if after, _ := os.ReadFile(logf + ".1"); string(after) != string(before) || !strings.Contains(string(before), "GET / ") {
-		t.Errorf("access.log.1 changed after rotate, or lacks the earlier request: %q -> %q", before, after)
+	if old, _ := os.ReadFile(logf + ".1"); !strings.Contains(string(old), "GET / ") {
+		t.Errorf("access.log.1 lacks the request made before rotate: %q", old)
 	}
 	sameProcess(t, master, st0.StartTime, "after rotate")
 
