@@ -20,11 +20,12 @@ import (
 
 // ansibleResult is the part of a module result the test reads.
 type ansibleResult struct {
-	Changed bool   `json:"changed"`
-	Failed  bool   `json:"failed"`
-	Msg     string `json:"msg"`
-	State   string `json:"state"`
-	Raw     string `json:"-"`
+	Facts   map[string]any `json:"ansible_facts"`
+	Changed bool           `json:"changed"`
+	Failed  bool           `json:"failed"`
+	Msg     string         `json:"msg"`
+	State   string         `json:"state"`
+	Raw     string         `json:"-"`
 }
 
 // ansible runs one ad-hoc module on localhost inside the namespace and returns
@@ -143,7 +144,18 @@ func TestAnsibleSysvinitAndService(t *testing.T) {
 		t.Errorf("second start replaced the daemon: %d -> %d", pid, p)
 	}
 
-	// reload through the service module (sysvinit backend): the daemon gets SIGHUP.
+	// ansible.builtin.service picks its backend from ansible_service_mgr: here
+	// (PID 1 is not systemd, no /run/systemd/system) that is not systemd, so it
+	// falls back to its generic Linux backend, which runs `service NAME VERB`,
+	// that is /etc/init.d/NAME, as sysvinit does.
+	res = ns.ansible(t, "ansible.builtin.setup", "filter=ansible_service_mgr")
+	mgr, _ := res.Facts["ansible_service_mgr"].(string)
+	t.Logf("ansible_service_mgr=%q", mgr)
+	if mgr == "systemd" || mgr == "" {
+		t.Fatalf("ansible_service_mgr is %q: the service module would not use the init script: %s", mgr, res.Raw)
+	}
+
+	// reload through the service module: the daemon gets SIGHUP.
 	res = ns.ansible(t, "ansible.builtin.service", "name="+name+" state=reloaded")
 	if !res.Changed {
 		t.Errorf("reload: changed=false: %s", res.Raw)
