@@ -33,11 +33,7 @@ func (c CompleteCmd) Run(env *adminEnv) error {
 // completeVerbs lists the verbs of a service: the built-in ones always, the custom
 // ones when its definition loads.
 func completeVerbs(paths service.Paths, name string) []string {
-	var out []string
-	for _, b := range builtinHelp {
-		out = append(out, b.verb)
-	}
-	out = append(out, "condrestart")
+	out := append([]string(nil), service.BuiltinVerbs...)
 	if name == "" {
 		return out
 	}
