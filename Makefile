@@ -13,9 +13,11 @@ export CGO_ENABLED ?= 0
 
 all: build
 
-build: bin/svcwrap
+# BINARY: where build puts the program (mkdeb.sh builds into its own stage).
+BINARY ?= bin/svcwrap
+build: $(BINARY)
 
-bin/svcwrap: $(shell find cmd commands service envfile lsb -name '*.go' -not -name '*_test.go') go.mod go.sum
+$(BINARY): $(shell find cmd commands service envfile lsb -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/svcwrap
 
 # Everything CI runs: dependencies (as root), vet, gofmt, unit tests and fuzz seed
@@ -52,7 +54,7 @@ DOCS     := README.md $(wildcard docs/*.md)
 EXAMPLES := $(wildcard examples/*/*)
 DOCDIR    = $(DESTDIR)$(PREFIX)/share/doc/svcwrap
 install: build
-	install -D -m 0755 bin/svcwrap $(DESTDIR)$(PREFIX)/sbin/svcwrap
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/sbin/svcwrap
 	for m in $(MANPAGES); do \
 	  s=$${m##*.}; install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	  gzip -9n -c $$m > $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}.gz; \

@@ -48,9 +48,10 @@ trap 'rm -rf "$stage"' EXIT
 root=$stage/root
 umask 022
 
-# The binary is built for the package's architecture, statically.
-GOARCH=$goarch CGO_ENABLED=0 make -s -B build VERSION="${version%-*}"
-make -s install DESTDIR="$root" PREFIX=/usr VERSION="${version%-*}" >/dev/null
+# The binary is built for the package's architecture, statically, into the stage
+# (not bin/), with the upstream part of the version.
+GOARCH=$goarch CGO_ENABLED=0 make -s install BINARY="$stage/svcwrap" DESTDIR="$root" PREFIX=/usr \
+    VERSION="${version%-*}" >/dev/null
 
 doc=$root/usr/share/doc/svcwrap
 install -m 0644 debian/copyright "$doc/copyright"
