@@ -204,8 +204,26 @@ func TestDebPackage(t *testing.T) {
 		}
 		f.Close()
 	}
-	if out, err := runIn(t, dir, time.Minute, nil, bin, "version"); err != nil || !strings.HasPrefix(out, "svcwrap ") {
-		t.Errorf("installed svcwrap version: %v %q", err, out)
+	// The binary says the upstream part of the package's version.
+	debVersion := ""
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(l, " Version: "); ok {
+			debVersion = v
+		}
+		if v, ok := strings.CutPrefix(l, "Version: "); ok {
+			debVersion = v
+		}
+	}
+	upstream := debVersion
+	if i := strings.LastIndex(upstream, "-"); i > 0 {
+		upstream = upstream[:i]
+	}
+	if out, err := runIn(t, dir, time.Minute, nil, bin, "version"); err != nil || strings.TrimSpace(out) != "svcwrap "+upstream {
+		t.Errorf("installed svcwrap version: %v %q, want \"svcwrap %s\" (package %s)", err, out, upstream, debVersion)
+	}
+	// md5sums match what was installed.
+	if out := dpkg("--verify", "svcwrap"); out != "" {
+		t.Errorf("dpkg --verify (md5sums):\n%s", out)
 	}
 	cp, _ := os.ReadFile(filepath.Join(root, "usr/share/doc/svcwrap/copyright"))
 	if !bytes.HasPrefix(cp, []byte("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n")) {
