@@ -9,13 +9,15 @@ LDFLAGS := -s -w -X svcwrap/commands.Version=$(VERSION)
 # (svcwrap falls back to getent(1) for NSS users).
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit integration lint deps demo fuzz install clean
+.PHONY: all build test unit integration lint deps demo fuzz install uninstall deb clean
 
 all: build
 
-build: bin/svcwrap
+# BINARY: where build puts the program (mkdeb.sh builds into its own stage).
+BINARY ?= bin/svcwrap
+build: $(BINARY)
 
-bin/svcwrap: $(shell find cmd commands service envfile lsb -name '*.go' -not -name '*_test.go') go.mod go.sum
+$(BINARY): $(shell find cmd commands service envfile lsb -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/svcwrap
 
 # Everything CI runs: dependencies (as root), vet, gofmt, unit tests and fuzz seed
@@ -45,8 +47,34 @@ fuzz:
 demo: build
 	@scripts/demo.sh
 
+# Installs the binary, the man pages (gzip -9n: reproducible), the bash completion
+# and the docs. Everything under $(DESTDIR)$(PREFIX); `make uninstall` removes it.
+MANPAGES := man/svcwrap.8 man/svcwrap.5
+DOCS     := README.md $(wildcard docs/*.md)
+EXAMPLES := $(wildcard examples/*/*)
+DOCDIR    = $(DESTDIR)$(PREFIX)/share/doc/svcwrap
 install: build
-	install -D -m 0755 bin/svcwrap $(DESTDIR)$(PREFIX)/sbin/svcwrap
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/sbin/svcwrap
+	for m in $(MANPAGES); do \
+	  s=$${m##*.}; install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	  gzip -9n -c $$m > $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}.gz; \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}.gz; done
+	install -D -m 0644 completions/svcwrap.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/svcwrap
+	install -d -m 0755 $(DOCDIR)
+	install -m 0644 $(DOCS) $(DOCDIR)/
+	for f in $(EXAMPLES); do install -D -m 0644 $$f $(DOCDIR)/$$f; done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/svcwrap \
+	  $(DESTDIR)$(PREFIX)/share/man/man8/svcwrap.8.gz $(DESTDIR)$(PREFIX)/share/man/man5/svcwrap.5.gz \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/svcwrap
+	rm -rf $(DOCDIR)
+
+# A Debian package of the static binary, checked by lintian when it is installed
+# (scripts/mkdeb.sh; DEBDIR is where the .deb goes).
+DEBDIR ?= dist
+deb:
+	@scripts/mkdeb.sh $(DEBDIR)
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

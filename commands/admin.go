@@ -29,6 +29,8 @@ type CLI struct {
 	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 	Help    HelpCmd    `cmd:"" help:"Show this help."`
+
+	Complete CompleteCmd `cmd:"" name:"__complete" hidden:"" help:"For bash completion: services, or verbs NAME."`
 }
 
 // adminEnv is what admin subcommands get.

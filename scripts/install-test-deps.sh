@@ -15,6 +15,7 @@ pkgs=(
   nginx-light memcached redis-server   # real daemons for the examples
   ansible-core                      # ansible.builtin.service / sysvinit
   lintian                           # the .deb is checked
+  groff-base man-db                 # man pages are checked for warnings (groff -ww, man --warnings)
   supervisor runit                  # benchmark peers
   curl                              # HTTP requests in the docs' shell examples
 )
