@@ -22,7 +22,10 @@ import (
 // of a caller that goes away. SIGPIPE and SIGHUP are caught, not ignored: a write
 // to a closed stdout then fails quietly instead of killing svcwrap halfway through
 // an action, and the processes svcwrap starts still get default dispositions.
+// Inherited fds from 3 up are made close-on-exec, so nothing svcwrap starts keeps
+// a caller's pipe open (debconf's fd 3).
 func prepare() {
+	service.CloexecInherited()
 	service.NormalizeEnv()
 	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE, unix.SIGHUP)
 }
