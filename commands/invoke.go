@@ -39,7 +39,7 @@ func RunScript(script string, args []string) int {
 		file = script
 	}
 	name := filepath.Base(file)
-	return invoke(name, file, args)
+	return invokeAs(name, file, script, args)
 }
 
 // RunSymlink is symlink mode: /etc/init.d/NAME -> svcwrap, with the definition in
@@ -49,7 +49,7 @@ func RunSymlink(argv0 string, args []string) int {
 	prepare()
 	name := ServiceNameFromLink(argv0)
 	paths := service.PathsFromEnv(os.Getenv)
-	return invoke(name, filepath.Join(paths.ConfDir, name), args)
+	return invokeAs(name, filepath.Join(paths.ConfDir, name), argv0, args)
 }
 
 var rcPrefix = regexp.MustCompile(`^[SK][0-9][0-9]`)
@@ -87,13 +87,21 @@ func lookPathDirs(name string) (string, error) {
 }
 
 // invoke loads the definition and runs one verb.
-func invoke(name, file string, args []string) int {
+func invoke(name, file string, args []string) int { return invokeAs(name, file, "", args) }
+
+// invokeAs is invoke for a service run by the path via (the init script or an rc
+// link; "" for `svcwrap run`, which counts as INITDIR/NAME). On a host booted with
+// systemd, hand-run verbs may go to systemctl instead (systemd.go).
+func invokeAs(name, file, via string, args []string) int {
 	rep := lsb.NewReporter(os.Stdout, os.Stderr)
 	paths := service.PathsFromEnv(os.Getenv)
 	verb := ""
 	if len(args) > 0 {
 		verb = args[0]
 		args = args[1:]
+	}
+	if code, done := systemdRedirect(rep, name, via, verb, args, paths); done {
+		return code
 	}
 	def, err := service.Load(name, file, paths)
 	if err != nil {
