@@ -298,3 +298,417 @@ func TestNewSymlinkMode(t *testing.T) {
 	wantCode(t, newService(t, e, "sym", sock, "--symlink", "--force"), 0)
 	wantLink(t, e.InitScript("sym"), e.Svcwrap)
 }
+
+// orderingScript is a script-mode definition with a header that uses every kind
+// of dependency the generator maps.
+func orderingScript(e *Env, name, extra string) string {
+	path := e.InitScript(name)
+	e.writeFile(path, "#!"+e.Svcwrap+"\n"+
+		"### BEGIN INIT INFO\n"+
+		"# Provides:          "+name+"\n"+
+		"# Required-Start:    $local_fs $remote_fs $syslog $network $named db\n"+
+		"# Required-Stop:     $remote_fs $syslog\n"+
+		"# Should-Start:      $time cache.sh\n"+
+		"# X-Start-Before:    proxy\n"+
+		"# Default-Start:     2 3 4 5\n"+
+		"# Default-Stop:      0 1 6\n"+
+		"# Short-Description: Ordered 100% test service\n"+
+		"### END INIT INFO\n"+
+		"# pidfile: "+e.PidfilePath(name)+"\n"+
+		e.Daemon()+"\n"+extra, 0o755)
+	e.WriteEnvFile(name)
+	e.addService(name)
+	return path
+}
+
+// unitKeys parses a unit file into key -> values, in order.
+func unitKeys(text string) map[string][]string {
+	m := map[string][]string{}
+	for _, l := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			m[k] = append(m[k], v)
+		}
+	}
+	return m
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, x := range a {
+		seen[x]++
+	}
+	for _, x := range b {
+		seen[x]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// runGenerator runs the real systemd-sysv-generator on INITDIR and the rc
+// directories under root, and returns its late output directory.
+func runGenerator(t *testing.T, e *Env, rcRoot string) string {
+	t.Helper()
+	const gen = "/lib/systemd/system-generators/systemd-sysv-generator"
+	if _, err := os.Stat(gen); err != nil {
+		t.Skipf("%s is not installed (package systemd)", gen)
+	}
+	out := filepath.Join(e.Root, "gen")
+	for _, d := range []string{"normal", "early", "late"} {
+		os.MkdirAll(filepath.Join(out, d), 0o755)
+	}
+	env := append(cleanEnviron(), "SYSTEMD_SYSVINIT_PATH="+e.InitDir, "SYSTEMD_SYSVRCND_PATH="+rcRoot, "SYSTEMD_LOG_LEVEL=warning")
+	r := e.ExecWith(ExecOpts{Env: env}, gen, filepath.Join(out, "normal"), filepath.Join(out, "early"), filepath.Join(out, "late"))
+	wantCode(t, r, 0)
+	return filepath.Join(out, "late")
+}
+
+// TestUnit: `svcwrap unit` prints a native unit with the header's Description
+// and ordering mapped as systemd-sysv-generator maps them; the real generator,
+// run on the same script, agrees on the ordering; systemd-analyze verify
+// accepts the unit; --install writes it and refuses to replace a foreign unit.
+func TestUnit(t *testing.T) {
+	e := newEnv(t)
+	orderingScript(e, "ord", "RELOAD_SIGNAL=HUP\n")
+	r := e.Admin("unit", "ord")
+	wantCode(t, r, 0)
+	u := unitKeys(r.Stdout)
+	init := e.InitScript("ord")
+	wantAfter := []string{"remote-fs.target", "network-online.target", "nss-lookup.target", "db.service", "time-sync.target", "cache.service"}
+	for k, want := range map[string][]string{
+		"Description":     {"Ordered 100%% test service"},
+		"SourcePath":      {init},
+		"After":           wantAfter,
+		"Wants":           {"network-online.target"},
+		"Before":          {"proxy.service"},
+		"Type":            {"forking"},
+		"GuessMainPID":    {"yes"},
+		"RemainAfterExit": {"no"},
+		"KillMode":        {"process"},
+		"TimeoutSec":      {"5min"},
+		"ExecStart":       {init + " start"},
+		"ExecStop":        {init + " stop"},
+		"ExecReload":      {init + " reload"},
+		"WantedBy":        {"multi-user.target"},
+	} {
+		if !sameSet(u[k], want) {
+			t.Errorf("unit %s=%q, want %q\n%s", k, u[k], want, r.Stdout)
+		}
+	}
+	if u["PIDFile"] != nil {
+		t.Errorf("supervised service: PIDFile=%q; the watchdog is the main process, not the daemon", u["PIDFile"])
+	}
+
+	// The generator on the same script: same ordering, Description "LSB: ...",
+	// PIDFile from the "# pidfile:" line.
+	late := runGenerator(t, e, e.Root)
+	gb, err := os.ReadFile(filepath.Join(late, "ord.service"))
+	if err != nil {
+		t.Fatalf("the generator made no unit for ord: %v", err)
+	}
+	g := unitKeys(string(gb))
+	for _, k := range []string{"After", "Wants", "Before"} {
+		if !sameSet(g[k], u[k]) {
+			t.Errorf("%s: generator %q, svcwrap unit %q", k, g[k], u[k])
+		}
+	}
+	if !sameSet(g["Description"], []string{"LSB: Ordered 100%% test service"}) || !sameSet(g["PIDFile"], []string{e.PidfilePath("ord")}) {
+		t.Errorf("generator unit: Description %q, PIDFile %q\n%s", g["Description"], g["PIDFile"], gb)
+	}
+
+	// --install, then systemd-analyze verify (works without a booted systemd).
+	units := filepath.Join(e.Root, "units")
+	inst := ExecOpts{Env: e.CLIEnv("SVCWRAP_UNITDIR=" + units)}
+	wantCode(t, e.ExecWith(inst, e.Svcwrap, "unit", "ord", "--install"), 0)
+	file := filepath.Join(units, "ord.service")
+	if b, _ := os.ReadFile(file); string(b) != r.Stdout {
+		t.Errorf("--install wrote\n%s\nwant what unit prints\n%s", b, r.Stdout)
+	}
+	verify(t, e, file)
+	r2 := e.ExecWith(inst, e.Svcwrap, "unit", "ord", "--install")
+	wantCode(t, r2, 0)
+	if !strings.Contains(r2.Stdout, "unchanged") {
+		t.Errorf("second --install: %s", r2)
+	}
+	e.writeFile(file, "[Service]\nExecStart=/bin/true\n", 0o644)
+	wantCode(t, e.ExecWith(inst, e.Svcwrap, "unit", "ord", "--install"), 1)
+	wantCode(t, e.ExecWith(inst, e.Svcwrap, "unit", "ord", "--install", "--force"), 0)
+
+	// RESPAWN=no: no watchdog, so the daemon's pidfile is the main PID.
+	orderingScript(e, "once", "RESPAWN=no\n")
+	r = e.Admin("unit", "once")
+	wantCode(t, r, 0)
+	u = unitKeys(r.Stdout)
+	if !sameSet(u["PIDFile"], []string{e.PidfilePath("once")}) || !sameSet(u["GuessMainPID"], []string{"no"}) || u["ExecReload"] != nil {
+		t.Errorf("RESPAWN=no unit: PIDFile %q GuessMainPID %q ExecReload %q\n%s", u["PIDFile"], u["GuessMainPID"], u["ExecReload"], r.Stdout)
+	}
+	wantCode(t, e.Admin("unit", "nosuch"), 6)
+}
+
+// verify runs systemd-analyze verify on a unit file and fails on any complaint.
+// --man=no: the unit's Documentation=man:svcwrap(8) is installed by the
+// package, not by the test.
+func verify(t *testing.T, e *Env, file string) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze is not installed (package systemd)")
+	}
+	r := e.ExecWith(ExecOpts{Env: cleanEnviron()}, "/usr/bin/systemd-analyze", "verify", "--man=no", file)
+	if r.Code != 0 || strings.TrimSpace(r.Stderr) != "" {
+		t.Errorf("systemd-analyze verify rejects the unit:\n%s", r)
+	}
+}
+
+// TestGeneratorReadsNew: the real systemd-sysv-generator turns a `svcwrap new`
+// script into a unit with its Description, ordering, PIDFile and ExecStart, and
+// enables it from the rc links --enable made. In symlink mode it sees no header
+// at all (what the README's table says).
+func TestGeneratorReadsNew(t *testing.T) {
+	e := newEnv(t)
+	wantCode(t, e.Admin("new", "gen", "--exec", "/bin/sleep 60", "--desc", "Generated service", "--enable"), 0)
+	wantCode(t, e.Admin("new", "lnk", "--exec", "/bin/sleep 60", "--desc", "Linked service", "--symlink", "--enable"), 0)
+	late := runGenerator(t, e, e.Root)
+	gb, err := os.ReadFile(filepath.Join(late, "gen.service"))
+	if err != nil {
+		t.Fatalf("no unit for gen: %v", err)
+	}
+	g := unitKeys(string(gb))
+	init := e.InitScript("gen")
+	for k, want := range map[string][]string{
+		"Description":     {"LSB: Generated service"},
+		"After":           {"remote-fs.target"},
+		"PIDFile":         {e.PidfilePath("gen")},
+		"RemainAfterExit": {"no"},
+		"ExecStart":       {init + " start"},
+		"ExecStop":        {init + " stop"},
+	} {
+		if !sameSet(g[k], want) {
+			t.Errorf("generated %s=%q, want %q\n%s", k, g[k], want, gb)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(late, "multi-user.target.wants", "gen.service")); err != nil {
+		t.Errorf("the generator did not enable gen from its rc links: %v", err)
+	}
+	lb, err := os.ReadFile(filepath.Join(late, "lnk.service"))
+	if err != nil {
+		t.Fatalf("no unit for lnk: %v", err)
+	}
+	l := unitKeys(string(lb))
+	if l["Description"] != nil || l["After"] != nil || l["PIDFile"] != nil || !sameSet(l["RemainAfterExit"], []string{"yes"}) {
+		t.Errorf("symlink mode: the generator is expected to see no header (no Description, After, PIDFile; RemainAfterExit=yes); got\n%s", lb)
+	}
+	// svcwrap unit reads the header from /etc/svcwrap/NAME instead.
+	r := e.Admin("unit", "lnk")
+	wantCode(t, r, 0)
+	if u := unitKeys(r.Stdout); !sameSet(u["Description"], []string{"Linked service"}) || !sameSet(u["SourcePath"], []string{filepath.Join(e.ConfDir, "lnk")}) {
+		t.Errorf("svcwrap unit lnk:\n%s", r.Stdout)
+	}
+}
+
+// fakeSystemd is a fake systemd host: a directory standing for
+// /run/systemd/system and a systemctl that records its argv and the redirect
+// guard variable, answers `show -p LoadState|CanReload` from files, and exits
+// with the code in its exit file for anything else.
+type fakeSystemd struct {
+	dir, runDir, systemctl, log string
+}
+
+func newFakeSystemd(t *testing.T, e *Env) *fakeSystemd {
+	f := &fakeSystemd{dir: filepath.Join(e.Root, "fakesd")}
+	f.runDir = filepath.Join(f.dir, "run-systemd-system")
+	f.systemctl = filepath.Join(f.dir, "systemctl")
+	f.log = filepath.Join(f.dir, "argv")
+	os.MkdirAll(f.runDir, 0o755)
+	writeExe(t, f.systemctl, `#!/bin/sh
+D=`+f.dir+`
+printf '%s [skip=%s]\n' "$*" "${_SYSTEMCTL_SKIP_REDIRECT:-}" >> $D/argv
+case "$*" in
+*"LoadState --value show"*) cat $D/loadstate 2>/dev/null || echo loaded; exit 0 ;;
+*"CanReload --value show"*) cat $D/canreload 2>/dev/null || echo yes; exit 0 ;;
+*is-system-running*) exit 0 ;;
+esac
+[ -f $D/exit ] && exit $(cat $D/exit)
+exit 0
+`)
+	return f
+}
+
+func (f *fakeSystemd) set(t *testing.T, file, value string) {
+	t.Helper()
+	if value == "" {
+		os.Remove(filepath.Join(f.dir, file))
+		return
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, file), []byte(value+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// calls returns the recorded systemctl calls and forgets them.
+func (f *fakeSystemd) calls() []string {
+	b, _ := os.ReadFile(f.log)
+	os.Remove(f.log)
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// env is the CLI environment on the fake host, without the harness's
+// SYSTEMCTL_SKIP_REDIRECT, plus extra.
+func (f *fakeSystemd) env(e *Env, extra ...string) []string {
+	var env []string
+	for _, kv := range e.CLIEnv() {
+		if !strings.HasPrefix(kv, "SYSTEMCTL_SKIP_REDIRECT=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "SVCWRAP_SYSTEMD_DIR="+f.runDir, "SVCWRAP_SYSTEMCTL="+f.systemctl)
+	return append(env, extra...)
+}
+
+// TestSystemdRedirect mirrors Debian's /lib/lsb/init-functions.d/40-systemd:
+// on a systemd host, hand-run state changes go to systemctl; status, custom
+// verbs, systemd itself as the caller, SYSTEMCTL_SKIP_REDIRECT and
+// _SYSTEMCTL_SKIP_REDIRECT run directly; a masked unit does nothing.
+func TestSystemdRedirect(t *testing.T) {
+	e := newEnv(t)
+	e.Script(svc, e.Daemon()+"\nCOMMAND_hello=\"/bin/echo hello\"")
+	f := newFakeSystemd(t, e)
+	run := func(extra []string, path string, args ...string) Result {
+		return e.ExecWith(ExecOpts{Env: f.env(e, extra...)}, path, args...)
+	}
+	unit := svc + ".service"
+	show := "-p LoadState --value show " + unit + " [skip=true]"
+
+	// Hand-run start and stop: systemctl, nothing started here.
+	for _, verb := range []string{"start", "stop", "restart", "try-restart", "force-reload", "reload"} {
+		r := run(nil, e.InitScript(svc), verb)
+		wantCode(t, r, 0)
+		calls := f.calls()
+		want := "--no-pager " + verb + " " + unit + " [skip=true]"
+		if len(calls) == 0 || calls[0] != show || !hasLine(calls, want) {
+			t.Errorf("%s: systemctl calls %q; want %q then %q", verb, calls, show, want)
+		}
+		if verb == "start" && !strings.Contains(r.Stdout, "Starting "+svc+" (via systemctl): "+unit+".") {
+			t.Errorf("start: want init-functions' message, got %s", r)
+		}
+	}
+	wantCode(t, e.Run(svc, "status"), 3) // nothing was started
+	noProcs(t, e, "after redirected verbs")
+	// condrestart is try-restart; an rc link and `svcwrap run` redirect too.
+	wantCode(t, run(nil, e.InitScript(svc), "condrestart"), 0)
+	if c := f.calls(); !hasLine(c, "--no-pager try-restart "+unit+" [skip=true]") {
+		t.Errorf("condrestart: %q", c)
+	}
+	link := e.RcLink(svc, "S01")
+	wantCode(t, run(nil, link, "stop"), 0)
+	if c := f.calls(); !hasLine(c, "--no-pager stop "+unit+" [skip=true]") {
+		t.Errorf("rc link stop: %q", c)
+	}
+	wantCode(t, run(nil, e.Svcwrap, "run", svc, "stop"), 0)
+	if c := f.calls(); !hasLine(c, "--no-pager stop "+unit+" [skip=true]") {
+		t.Errorf("svcwrap run stop: %q", c)
+	}
+	// systemctl's failure is the verb's failure.
+	f.set(t, "exit", "5")
+	r := run(nil, e.InitScript(svc), "start")
+	wantCode(t, r, 5)
+	if !strings.Contains(r.Stdout, "failed!") {
+		t.Errorf("failed redirect: want 'failed!', got %s", r)
+	}
+	f.set(t, "exit", "")
+	f.calls()
+
+	// status and custom verbs run directly (only the LoadState query).
+	wantCode(t, run(nil, e.InitScript(svc), "status"), 3)
+	r = run(nil, e.InitScript(svc), "hello")
+	wantCode(t, r, 0)
+	if r.Stdout != "hello\n" {
+		t.Errorf("custom verb: %s", r)
+	}
+	if c := f.calls(); len(c) != 2 || c[0] != show || c[1] != show {
+		t.Errorf("status and a custom verb called systemctl: %q", c)
+	}
+
+	// The ways out: each runs start for real.
+	sh := filepath.Join(e.Root, "bin", "systemd")
+	os.MkdirAll(filepath.Dir(sh), 0o755)
+	if b, err := os.ReadFile("/bin/sh"); err == nil {
+		writeExe(t, sh, string(b))
+	}
+	for _, c := range []struct {
+		what  string
+		extra []string
+		path  string
+		args  []string
+	}{
+		{"SYSTEMCTL_SKIP_REDIRECT", []string{"SYSTEMCTL_SKIP_REDIRECT=1"}, e.InitScript(svc), []string{"start"}},
+		{"_SYSTEMCTL_SKIP_REDIRECT", []string{"_SYSTEMCTL_SKIP_REDIRECT=true"}, e.InitScript(svc), []string{"start"}},
+		{"systemd as the caller", nil, sh, []string{"-c", `"$0" start; exit $?`, e.InitScript(svc)}},
+		{"not run as INITDIR/NAME", nil, e.Svcwrap, []string{e.InitScript(svc) + "/../" + svc + "/", "start"}},
+	} {
+		if c.what == "not run as INITDIR/NAME" {
+			// A copy of the definition outside INITDIR is not an init script.
+			cp := filepath.Join(e.Root, "elsewhere", svc)
+			os.MkdirAll(filepath.Dir(cp), 0o755)
+			b, _ := os.ReadFile(e.InitScript(svc))
+			e.writeFile(cp, string(b), 0o755)
+			c.path, c.args = cp, []string{"start"}
+		}
+		r := run(c.extra, c.path, c.args...)
+		wantCode(t, r, 0)
+		for _, call := range f.calls() {
+			if strings.Contains(call, "--no-pager") {
+				t.Errorf("%s: redirected anyway: %q", c.what, call)
+			}
+		}
+		pid, _ := supervised(t, e, svc)
+		wantCode(t, e.Run(svc, "stop"), 0)
+		waitExit(t, pid, 10*time.Second)
+	}
+
+	// reload: directly when the unit cannot reload (CanReload=no).
+	f.set(t, "canreload", "no")
+	wantCode(t, run(nil, e.InitScript(svc), "reload"), 3) // no RELOAD_*: svcwrap's own answer
+	if c := f.calls(); hasLine(c, "--no-pager reload "+unit+" [skip=true]") {
+		t.Errorf("reload with CanReload=no went to systemctl: %q", c)
+	}
+	f.set(t, "canreload", "")
+
+	// A unit systemd has not loaded yet: daemon-reload first (as root).
+	f.set(t, "loadstate", "not-found")
+	wantCode(t, run(nil, e.InitScript(svc), "start"), 0)
+	if c := f.calls(); os.Geteuid() == 0 && (len(c) < 3 || c[1] != "--no-ask-password daemon-reload [skip=true]") {
+		t.Errorf("not-found unit: want daemon-reload before start, got %q", c)
+	}
+
+	// Masked: every verb exits 0 and does nothing.
+	f.set(t, "loadstate", "masked")
+	for _, verb := range []string{"start", "status", "hello"} {
+		r := run([]string{"SYSTEMCTL_SKIP_REDIRECT=1"}, e.InitScript(svc), verb)
+		wantCode(t, r, 0)
+		if r.Stdout != "" {
+			t.Errorf("masked %s printed %q", verb, r.Stdout)
+		}
+	}
+	noProcs(t, e, "after masked start")
+	f.calls()
+
+	// Not booted with systemd: never a systemctl call.
+	os.Remove(f.runDir)
+	f.set(t, "loadstate", "")
+	wantCode(t, run(nil, e.InitScript(svc), "start"), 0)
+	if c := f.calls(); c != nil {
+		t.Errorf("no /run/systemd/system, but systemctl was called: %q", c)
+	}
+	supervised(t, e, svc)
+	wantCode(t, e.Run(svc, "stop"), 0)
+}
