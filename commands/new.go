@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,7 +228,7 @@ func (c NewCmd) Run(env *adminEnv) error {
 	}
 	if c.Symlink {
 		if err := replaceSymlink(exe, initPath); err != nil {
-			return &lsb.Error{Service: c.Name, Action: "new", Code: lsb.Failed, Err: err}
+			return &lsb.Error{Service: c.Name, Action: "new", Code: fileErrCode(err), Err: err}
 		}
 	}
 	switch {
@@ -247,7 +248,9 @@ func (c NewCmd) Run(env *adminEnv) error {
 // writeValidated writes text to a temporary file beside path, validates it as
 // `check` does, and renames it into place; on a problem nothing is replaced.
 func writeValidated(env *adminEnv, name, path, text string, mode os.FileMode, paths service.Paths) error {
-	fail := func(err error) error { return &lsb.Error{Service: name, Action: "new", Code: lsb.Failed, Err: err} }
+	fail := func(err error) error {
+		return &lsb.Error{Service: name, Action: "new", Code: fileErrCode(err), Err: err}
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
@@ -297,6 +300,14 @@ func checkWritten(env *adminEnv, name, path string, paths service.Paths) error {
 		fmt.Fprintf(env.errw, "%s (warning: start would refuse)\n", p)
 	}
 	return nil
+}
+
+// fileErrCode is LSB 4 (insufficient privilege) for a permission error, else 1.
+func fileErrCode(err error) lsb.Exit {
+	if errors.Is(err, fs.ErrPermission) {
+		return lsb.NoPrivilege
+	}
+	return lsb.Failed
 }
 
 // replaceSymlink makes link point to target, atomically.
@@ -350,7 +361,7 @@ func enable(env *adminEnv, name string, symlink bool, h *lsb.Header) error {
 	} else {
 		fmt.Fprintf(env.out, "Enabled %s: %s.\n", name, strings.Join(made, " "))
 	}
-	if sd := systemdBooted(); sd != "" {
+	if systemdBooted() != "" {
 		reloadSystemd(env)
 	}
 	return nil

@@ -225,11 +225,11 @@ func (c UnitCmd) Run(env *adminEnv) error {
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(lsb.Failed, err, "")
+		return fail(fileErrCode(err), err, "")
 	}
 	f, err := os.CreateTemp(dir, "."+c.Name+".service.new-*")
 	if err != nil {
-		return fail(lsb.Failed, err, "")
+		return fail(fileErrCode(err), err, "")
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
@@ -244,7 +244,7 @@ func (c UnitCmd) Run(env *adminEnv) error {
 		werr = os.Rename(tmp, path)
 	}
 	if werr != nil {
-		return fail(lsb.Failed, werr, "")
+		return fail(fileErrCode(werr), werr, "")
 	}
 	fmt.Fprintf(env.out, "Wrote %s.\n", path)
 	if systemdBooted() != "" {
