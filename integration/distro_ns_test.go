@@ -167,6 +167,14 @@ func TestDebianToolsScriptMode(t *testing.T) {
 		t.Errorf("/etc/init.d/web lacks '# pidfile: /run/web.pid'")
 	}
 
+	// A custom verb, added by hand as an administrator would.
+	f, err := os.OpenFile(e.InitScript("web"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("COMMAND_hello=\"/bin/echo hello from web\"\n")
+	f.Close()
+
 	// service (clean environment, like an administrator's shell).
 	wantCode(t, h.run("-", "service", "web", "start"), 0)
 	events.WaitFor(t, 10*time.Second, isStart)
@@ -178,6 +186,14 @@ func TestDebianToolsScriptMode(t *testing.T) {
 	wantCode(t, r, 0)
 	if !strings.Contains(r.Stdout, "running") {
 		t.Errorf("service web status: %s", r)
+	}
+
+	for _, argv := range [][]string{{"service", "web", "hello"}, {"invoke-rc.d", "web", "hello"}} {
+		r = h.run(h.allow(), argv...)
+		wantCode(t, r, 0)
+		if !strings.Contains(r.Stdout, "hello from web") {
+			t.Errorf("%v: the custom verb did not run: %s", argv, r)
+		}
 	}
 
 	// invoke-rc.d: a refusing policy-rc.d (101) keeps the daemon; a permitting
