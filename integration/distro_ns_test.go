@@ -351,3 +351,29 @@ func TestServiceStatusAll(t *testing.T) {
 	}
 	wantCode(t, h.run("-", "service", "up", "stop"), 0)
 }
+
+// TestSystemdRedirectRealPath: with /run/systemd/system present (no
+// SVCWRAP_SYSTEMD_DIR), a hand-run /etc/init.d/NAME start goes to systemctl,
+// and an rc link too; status runs directly.
+func TestSystemdRedirectRealPath(t *testing.T) {
+	e := newEnv(t)
+	h := newNSHost(t, e)
+	e.Script("web", e.Daemon())
+	f := newFakeSystemd(t, e)
+	if err := os.MkdirAll(filepath.Join(e.Root, "run", "systemd", "system"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("../init.d/web", filepath.Join(e.Root, "rc2.d", "S01web"))
+	for _, path := range []string{"/etc/init.d/web", "/etc/rc2.d/S01web"} {
+		r := h.run("-", "env", "SVCWRAP_SYSTEMCTL="+f.systemctl, path, "start")
+		wantCode(t, r, 0)
+		if c := f.calls(); !hasLine(c, "--no-pager start web.service [skip=true]") {
+			t.Errorf("%s start on a systemd host: systemctl calls %q\n%s", path, c, r)
+		}
+	}
+	wantCode(t, h.run("-", "env", "SVCWRAP_SYSTEMCTL="+f.systemctl, "/etc/init.d/web", "status"), 3)
+	if c := f.calls(); hasLine(c, "--no-pager status web.service [skip=true]") {
+		t.Errorf("status went to systemctl: %q", c)
+	}
+	noProcs(t, e, "after redirected starts")
+}
