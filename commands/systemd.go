@@ -129,7 +129,9 @@ func runAsInitScript(via, initDir, name string) bool {
 
 // systemdRedirect is Debian's /lib/lsb/init-functions.d/40-systemd for svcwrap.
 // On a host booted with systemd:
-//   - a masked NAME.service makes every verb exit 0 at once, doing nothing;
+//   - a masked NAME.service makes every verb but status exit 0 at once, doing
+//     nothing (init-functions exits 0 for status too, but LSB's status 0 means
+//     "running", which a masked service is not);
 //   - unless systemd is the caller, or SYSTEMCTL_SKIP_REDIRECT or
 //     _SYSTEMCTL_SKIP_REDIRECT is set, a hand-run start, stop, restart, reload,
 //     force-reload or try-restart (condrestart) of INITDIR/NAME is passed to
@@ -153,7 +155,7 @@ func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, p
 	if err != nil || state == "" {
 		state = "not-found"
 	}
-	if state == "masked" {
+	if state == "masked" && verb != "status" {
 		return 0, true
 	}
 	if calledBySystemd() || os.Getenv("SYSTEMCTL_SKIP_REDIRECT") != "" || os.Getenv("_SYSTEMCTL_SKIP_REDIRECT") != "" {

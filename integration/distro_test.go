@@ -690,15 +690,16 @@ func TestSystemdRedirect(t *testing.T) {
 		t.Errorf("not-found unit: want daemon-reload before start, got %q", c)
 	}
 
-	// Masked: every verb exits 0 and does nothing.
+	// Masked: every verb exits 0 and does nothing, but status tells the truth.
 	f.set(t, "loadstate", "masked")
-	for _, verb := range []string{"start", "status", "hello"} {
+	for _, verb := range []string{"start", "restart", "hello"} {
 		r := run([]string{"SYSTEMCTL_SKIP_REDIRECT=1"}, e.InitScript(svc), verb)
 		wantCode(t, r, 0)
 		if r.Stdout != "" {
 			t.Errorf("masked %s printed %q", verb, r.Stdout)
 		}
 	}
+	wantCode(t, run(nil, e.InitScript(svc), "status"), 3)
 	noProcs(t, e, "after masked start")
 	f.calls()
 
