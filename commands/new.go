@@ -176,11 +176,11 @@ func (c NewCmd) Run(env *adminEnv) error {
 	if strings.TrimSpace(c.Exec) == "" {
 		return bad(errors.New("--exec is empty; give the daemon's command line"))
 	}
-	if c.User != "" && strings.ContainsFunc(c.User, unicode.IsSpace) {
-		return bad(fmt.Errorf("--user %q holds a space", c.User))
+	if c.User != "" && (strings.ContainsFunc(c.User, unicode.IsSpace) || strings.ContainsAny(c.User, "\"'$#")) {
+		return bad(fmt.Errorf("--user %q: a user name has no spaces, quotes, '$' or '#'", c.User))
 	}
-	if c.Pidfile != "" && !filepath.IsAbs(c.Pidfile) {
-		return bad(fmt.Errorf("--pidfile %q is not an absolute path", c.Pidfile))
+	if c.Pidfile != "" && (!filepath.IsAbs(c.Pidfile) || strings.ContainsFunc(c.Pidfile, unicode.IsSpace) || strings.ContainsAny(c.Pidfile, "\"'$#")) {
+		return bad(fmt.Errorf("--pidfile %q: want an absolute path without spaces, quotes, '$' or '#'", c.Pidfile))
 	}
 	exe, err := selfPath()
 	if err != nil {

@@ -247,10 +247,27 @@ func TestNewScriptMode(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(e.InitDir)
 	for _, ent := range ents {
-		if ent.Name() != "web" {
+		if ent.Name() != "web" && ent.Name() != "forker" {
 			t.Errorf("%s holds %s after refused news", e.InitDir, ent.Name())
 		}
 	}
+	// --forks --pidfile: a daemon that backgrounds itself.
+	pf := filepath.Join(e.PidDir, "forker-own.pid")
+	e.WriteEnvFile("forker")
+	e.addService("forker")
+	wantCode(t, e.Admin("new", "forker", "--exec", e.TDaemon+" -fork -pidfile "+pf+" -report "+sock, "--forks", "--pidfile", pf), 0)
+	if l := readLines(t, e.InitScript("forker")); !hasLine(l, "FORKS=yes") || !hasLine(l, "PIDFILE="+pf) || !hasLine(l, "# pidfile: "+pf) {
+		t.Errorf("--forks --pidfile:\n%s", strings.Join(l, "\n"))
+	}
+	wantCode(t, e.Run("forker", "start"), 0)
+	fpid := pidFromFile(t, pf)
+	if exe := procExe(fpid); exe != e.TDaemon {
+		t.Errorf("forked daemon %d runs %s", fpid, exe)
+	}
+	wantCode(t, e.Run("forker", "status"), 0)
+	wantCode(t, e.Run("forker", "stop"), 0)
+	waitExit(t, fpid, 10*time.Second)
+
 	// A program that is not installed yet is a warning, like check.
 	r = e.Admin("new", "later", "--exec", "/opt/notyet/bin/daemon")
 	wantCode(t, r, 0)
