@@ -143,8 +143,8 @@ func runAsInitScript(via, initDir, name string) bool {
 //
 // It returns the exit code and true when it handled the verb.
 func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, paths service.Paths) (int, bool) {
-	if systemdBooted() == "" {
-		return 0, false
+	if verb == "status" || systemdBooted() == "" {
+		return 0, false // status needs no systemctl round trip, masked or not
 	}
 	sc, err := systemctlPath()
 	if err != nil {
@@ -155,7 +155,7 @@ func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, p
 	if err != nil || state == "" {
 		state = "not-found"
 	}
-	if state == "masked" && verb != "status" {
+	if state == "masked" {
 		return 0, true
 	}
 	if calledBySystemd() || os.Getenv("SYSTEMCTL_SKIP_REDIRECT") != "" || os.Getenv("_SYSTEMCTL_SKIP_REDIRECT") != "" {
