@@ -27,6 +27,8 @@ type CLI struct {
 	List    ListCmd    `cmd:"" help:"List every service: name, state, pid, uptime, respawns, last exit."`
 	Check   CheckCmd   `cmd:"" help:"Validate a definition (FILE or NAME); exit 6 on a problem."`
 	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
+	New     NewCmd     `cmd:"" help:"Write /etc/init.d/NAME for a daemon, with an LSB header; --enable registers it for boot."`
+	Unit    UnitCmd    `cmd:"" help:"Print (or --install) a native systemd unit for a service."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 	Help    HelpCmd    `cmd:"" help:"Show this help."`
 

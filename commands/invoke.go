@@ -22,7 +22,10 @@ import (
 // of a caller that goes away. SIGPIPE and SIGHUP are caught, not ignored: a write
 // to a closed stdout then fails quietly instead of killing svcwrap halfway through
 // an action, and the processes svcwrap starts still get default dispositions.
+// Inherited fds from 3 up are made close-on-exec, so nothing svcwrap starts keeps
+// a caller's pipe open (debconf's fd 3).
 func prepare() {
+	service.CloexecInherited()
 	service.NormalizeEnv()
 	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE, unix.SIGHUP)
 }
@@ -41,7 +44,7 @@ func RunScript(script string, args []string) int {
 		file = abs
 	}
 	name := filepath.Base(file)
-	return invoke(name, file, args)
+	return invokeAs(name, file, script, args)
 }
 
 // RunSymlink is symlink mode: /etc/init.d/NAME -> svcwrap, with the definition in
@@ -51,7 +54,7 @@ func RunSymlink(argv0 string, args []string) int {
 	prepare()
 	name := ServiceNameFromLink(argv0)
 	paths := service.PathsFromEnv(os.Getenv)
-	return invoke(name, filepath.Join(paths.ConfDir, name), args)
+	return invokeAs(name, filepath.Join(paths.ConfDir, name), argv0, args)
 }
 
 var rcPrefix = regexp.MustCompile(`^[SK][0-9][0-9]`)
@@ -89,13 +92,21 @@ func lookPathDirs(name string) (string, error) {
 }
 
 // invoke loads the definition and runs one verb.
-func invoke(name, file string, args []string) int {
+func invoke(name, file string, args []string) int { return invokeAs(name, file, "", args) }
+
+// invokeAs is invoke for a service run by the path via (the init script or an rc
+// link; "" for `svcwrap run`, which counts as INITDIR/NAME). On a host booted with
+// systemd, hand-run verbs may go to systemctl instead (systemd.go).
+func invokeAs(name, file, via string, args []string) int {
 	rep := lsb.NewReporter(os.Stdout, os.Stderr)
 	paths := service.PathsFromEnv(os.Getenv)
 	verb := ""
 	if len(args) > 0 {
 		verb = args[0]
 		args = args[1:]
+	}
+	if code, done := systemdRedirect(rep, name, via, verb, args, paths); done {
+		return code
 	}
 	def, err := service.Load(name, file, paths)
 	if err != nil {
