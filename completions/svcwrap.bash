@@ -95,14 +95,18 @@ _svcwrap() {
                     return 0
                     ;;
                 --desc) return 0 ;;
+                --pidfile)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--exec --user --desc --forks --enable --symlink --force --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--exec --user --desc --pidfile --forks --enable --symlink --force --help" -- "$cur"))
             fi
             ;;
         unit)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--install --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--install --force --help" -- "$cur"))
             elif ((${#args[@]} == 0)); then
                 COMPREPLY=($(compgen -W "$(_svcwrap_services "$bin")" -- "$cur"))
             fi

@@ -75,7 +75,7 @@ printf '%s\n' "${COMPREPLY[@]}"`
 		{[]string{sw, "check", "b"}, []string{"broken"}},
 		{[]string{sw, "unit", ""}, []string{"broken", "sym", "web"}},
 		{[]string{sw, "unit", "web", "--i"}, []string{"--install"}},
-		{[]string{sw, "new", "x", "--"}, []string{"--desc", "--enable", "--exec", "--force", "--forks", "--help", "--symlink", "--user"}},
+		{[]string{sw, "new", "x", "--"}, []string{"--desc", "--enable", "--exec", "--force", "--forks", "--help", "--pidfile", "--symlink", "--user"}},
 		{[]string{sw, "new", "x", "--exec", "/bin/true", "--user", "roo"}, []string{"root"}},
 		{[]string{sw, "new", "x", "--exec", "/bin/true", "--f"}, []string{"--force", "--forks"}},
 		{[]string{e.InitScript("web"), ""}, webVerbs},
