@@ -174,6 +174,9 @@ type listEntry struct {
 	LastExit    string `json:"last_exit"`
 	Definition  string `json:"definition"`
 	Problem     string `json:"problem,omitempty"`
+	// Restarts by CHECK or MAX_RSS, and the reason of the last one (health checks).
+	HealthRestarts int    `json:"health_restarts"`
+	LastRestart    string `json:"last_restart,omitempty"`
 }
 
 func (c ListCmd) Run(env *adminEnv) error {
@@ -188,6 +191,7 @@ func (c ListCmd) Run(env *adminEnv) error {
 		}
 		st := (&service.Service{Def: def, Paths: env.paths}).Inspect()
 		e.State, e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.State, st.PID, st.WatchdogPID, st.Respawns, st.LastExit
+		e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
 		if !st.Started.IsZero() && st.PID != 0 {
 			e.Started = st.Started.Format(time.RFC3339)
 		}

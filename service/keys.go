@@ -124,6 +124,9 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		case key == "CHECK_TIMEOUT":
 			d.CheckTimeout, err = ParseDuration(v.Value)
 			bad(err)
+			if err == nil && d.CheckTimeout == 0 {
+				l.add(file, v.Line, key, "must be more than 0: every check has a bound")
+			}
 		case key == "CHECK_FAILURES":
 			d.CheckFails, err = strconv.Atoi(v.Value)
 			if err != nil || d.CheckFails < 1 {
