@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -270,10 +271,14 @@ CHECK_INTERVAL=100ms
 	}
 }
 
-// syslogListener is a unixgram socket standing in for /dev/log.
+// syslogListener is a unixgram socket standing in for /dev/log. A goroutine
+// reads every message at once (a real syslog daemon does not let its queue fill
+// up: svcwrap drops a message it cannot send within 100ms).
 type syslogListener struct {
 	path string
-	conn *net.UnixConn
+	mu   sync.Mutex
+	msgs []string
+	more chan struct{}
 }
 
 func newSyslog(t *testing.T, e *Env) *syslogListener {
@@ -284,26 +289,46 @@ func newSyslog(t *testing.T, e *Env) *syslogListener {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &syslogListener{path: path, conn: c}
+	s := &syslogListener{path: path, more: make(chan struct{}, 1)}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, string(buf[:n]))
+			s.mu.Unlock()
+			select {
+			case s.more <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return s
 }
 
-// waitFor returns the first message matching re (its submatches), failing after bound.
+// waitFor returns the submatches of the first message (received so far or
+// later) matching re, failing after bound.
 func (s *syslogListener) waitFor(t *testing.T, bound time.Duration, re *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.Now().Add(bound)
-	var seen []string
-	buf := make([]byte, 65536)
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
 	for {
-		s.conn.SetReadDeadline(deadline)
-		n, _, err := s.conn.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no syslog message matching %s within %v (%v); got: %q", re, bound, err, seen)
+		s.mu.Lock()
+		msgs := s.msgs
+		s.mu.Unlock()
+		for _, m := range msgs {
+			if sub := re.FindStringSubmatch(m); sub != nil {
+				return sub
+			}
 		}
-		msg := string(buf[:n])
-		if m := re.FindStringSubmatch(msg); m != nil {
-			return m
+		select {
+		case <-s.more:
+		case <-timer.C:
+			t.Fatalf("no syslog message matching %s within %v; %d messages, the last ones: %q", re, bound, len(msgs), msgs[max(0, len(msgs)-5):])
 		}
-		seen = append(seen, msg)
 	}
 }
 

@@ -188,6 +188,9 @@ func (r *logRotator) rotate() (string, error) {
 	if err := unix.Ftruncate(fd, 0); err != nil {
 		return "", fmt.Errorf("truncate: %w", err)
 	}
+	if note == "" {
+		note = " (copy-truncate)"
+	}
 	return fmt.Sprintf("rotated %s: %d bytes moved to %s%s", r.path, off, r.kept(1), note), nil
 }
 
