@@ -37,7 +37,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 
 	var daemon *envfile.Var
 	var ready, check, reloadCmd *envfile.Var
-	var guardLine, userLine int
+	var guardLine, userLine, maxRSSLine int
 	helps := map[string]envfile.Var{}
 	verbKey := map[string]string{}
 	var err error
@@ -135,6 +135,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		case key == "MAX_RSS":
 			d.MaxRSS, err = ParseSize(v.Value)
 			bad(err)
+			maxRSSLine = v.Line
 		case key == "STOP_SCHEDULE":
 			d.StopSchedule, err = ParseSchedule(v.Value)
 			bad(err)
@@ -212,6 +213,13 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	}
 	if check != nil {
 		d.Check, d.CheckArgv = l.probe(check, d.Env)
+	}
+	// Health checks are run by the watchdog, and RESPAWN=no runs none.
+	if d.Respawn == RespawnNo && check != nil {
+		l.add(file, check.Line, "CHECK", "has no effect with RESPAWN=no (no watchdog runs to check); use RESPAWN=on-failure or remove CHECK")
+	}
+	if d.Respawn == RespawnNo && d.MaxRSS > 0 {
+		l.add(file, maxRSSLine, "MAX_RSS", "has no effect with RESPAWN=no (no watchdog runs to measure); use RESPAWN=on-failure or remove MAX_RSS")
 	}
 	if reloadCmd != nil {
 		if d.ReloadSignal != 0 {
