@@ -206,7 +206,7 @@ func (c ListCmd) Run(env *adminEnv) error {
 		return enc.Encode(entries)
 	}
 	tw := tabwriter.NewWriter(env.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESPAWNS\tLAST EXIT")
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESPAWNS\tLAST EXIT\tLAST RESTART")
 	for _, e := range entries {
 		pid, up := "-", "-"
 		if e.PID != 0 {
@@ -222,7 +222,11 @@ func (c ListCmd) Run(env *adminEnv) error {
 		if e.Problem != "" {
 			last = e.Problem
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, e.State, pid, up, e.Respawns, last)
+		restart := "-"
+		if e.LastRestart != "" {
+			restart = fmt.Sprintf("%s (%d health restart%s)", e.LastRestart, e.HealthRestarts, map[bool]string{true: "s"}[e.HealthRestarts != 1])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, e.State, pid, up, e.Respawns, last, restart)
 	}
 	return tw.Flush()
 }

@@ -197,6 +197,9 @@ CHECK_INTERVAL=200ms
 	if !strings.Contains(r.Stdout, "last restart: rss ") || !strings.Contains(r.Stdout, "health restart") {
 		t.Errorf("status does not show the MAX_RSS restart: %s", r)
 	}
+	if r := e.Admin("list"); !regexp.MustCompile(`(?m)^leaky .* rss \d+M > MAX_RSS 64M \(\d+ health restarts?\)$`).MatchString(r.Stdout) {
+		t.Errorf("svcwrap list does not show the last restart: %s", r)
+	}
 	if got := logLines(t, e.LogPath("leaky"), regexp.MustCompile(`svcwrap: leaky: restarting daemon \(pid `+strconv.Itoa(st1.Pid)+`\): rss \d+M > MAX_RSS 64M$`)); len(got) != 1 {
 		t.Errorf("service log: %d restart lines for pid %d; want 1", len(got), st1.Pid)
 	}
