@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -369,4 +370,40 @@ func syscallKill(pid int) error {
 		return err
 	}
 	return p.Kill()
+}
+
+// A watchdog that adopted a running daemon (its first watchdog was killed) checks
+// it too, and replaces it, once hung, with a daemon that is its own child.
+func TestHealthCheckAfterAdoption(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	port := freePort(t)
+	url := "http://127.0.0.1:" + port + "/"
+	e.Script("adopted", e.Daemon("-report", sock, "-listen", "127.0.0.1:"+port, "-hang-on", "USR1")+`
+READY="http `+url+`"
+CHECK="http `+url+`"
+CHECK_INTERVAL=200ms
+CHECK_TIMEOUT=500ms
+CHECK_FAILURES=2
+`)
+	wantCode(t, e.Run("adopted", "start"), 0)
+	st1 := ev.WaitFor(t, 10*time.Second, isStart)
+	wd1 := e.Entry(t, "adopted").WatchdogPid
+	syscallKill(wd1)
+	waitExit(t, wd1, 10*time.Second)
+	wantCode(t, e.Run("adopted", "start"), 0)
+	wd2 := e.Entry(t, "adopted").WatchdogPid
+	if wd2 == wd1 || wd2 == 0 || e.Entry(t, "adopted").Pid != st1.Pid {
+		t.Fatalf("no new watchdog adopted daemon %d: %+v", st1.Pid, e.Entry(t, "adopted"))
+	}
+	// The daemon hangs: it keeps accepting connections and never answers.
+	p, _ := os.FindProcess(st1.Pid)
+	p.Signal(syscall.SIGUSR1)
+	_, ent := waitHealthRestart(t, e, "adopted", ev, st1, wd2, 30*time.Second)
+	if want := "health check failed: http " + url + ": timed out"; ent.LastRestart != want {
+		t.Errorf("last_restart %q; want %q", ent.LastRestart, want)
+	}
+	if got := logLines(t, e.LogPath("adopted"), regexp.MustCompile(`svcwrap: adopted: adopted running daemon \(pid `+strconv.Itoa(st1.Pid)+`\)$`)); len(got) != 1 {
+		t.Errorf("service log: %d adoption lines; want 1", len(got))
+	}
 }
