@@ -101,6 +101,9 @@ func (w *watchdog) healthRestart(reason string) {
 	w.health.inflight = false
 	w.health.killing = reason
 	w.st.LastRestart = reason
+	// `respawning` once the daemon is gone, until the new one runs (status exit 1,
+	// as for a crash waiting for its respawn).
+	w.st.Phase, w.st.Reason = PhaseBackoff, "restarting: "+reason
 	w.publish()
 	w.logEvent("restarting daemon (pid %d): %s", w.st.Daemon.PID, reason)
 	if w.killed == nil {
