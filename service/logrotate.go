@@ -155,6 +155,9 @@ func (r *logRotator) rotate() (string, error) {
 				return "", fmt.Errorf("fsync %s: %w", dst.Name(), err)
 			}
 		}
+		// The collapse writes back the file's dirty pages while it holds the inode
+		// lock, which the daemon's writes wait for: write them back first, without it.
+		unix.Fdatasync(fd)
 		err := unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, n)
 		if err == nil {
 			return fmt.Sprintf("rotated %s: %d bytes moved to %s", r.path, n, r.kept(1)), nil
