@@ -114,7 +114,8 @@ CHECK_INTERVAL=200ms
 CHECK_TIMEOUT=500ms
 CHECK_FAILURES=2
 `)
-	wantCode(t, e.Run("hung", "start"), 0)
+	sl := newSyslog(t, e)
+	wantCode(t, e.ExecWith(ExecOpts{Env: e.CLIEnv("SVCWRAP_SYSLOG=" + sl.path)}, e.InitScript("hung"), "start"), 0)
 	st1 := ev.WaitFor(t, 10*time.Second, isStart)
 	wd := e.Entry(t, "hung").WatchdogPid
 	_, ent := waitHealthRestart(t, e, "hung", ev, st1, wd, 30*time.Second)
@@ -123,6 +124,8 @@ CHECK_FAILURES=2
 	if ent.LastRestart != want {
 		t.Errorf("last_restart %q; want %q", ent.LastRestart, want)
 	}
+	sl.waitFor(t, 10*time.Second, regexp.MustCompile(fmt.Sprintf(rfc3164, 29)+`svcwrap/hung\[`+strconv.Itoa(wd)+`\]: `+
+		regexp.QuoteMeta(fmt.Sprintf("restarting daemon (pid %d): %s", st1.Pid, want))+`$`))
 	r := e.Run("hung", "status")
 	wantCode(t, r, 0)
 	if !strings.Contains(r.Stdout, "last restart: "+want) {
