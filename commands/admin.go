@@ -178,6 +178,9 @@ type listEntry struct {
 	LastExit    string `json:"last_exit"`
 	Definition  string `json:"definition"`
 	Problem     string `json:"problem,omitempty"`
+	// Restarts by CHECK or MAX_RSS, and the reason of the last one (health checks).
+	HealthRestarts int    `json:"health_restarts"`
+	LastRestart    string `json:"last_restart,omitempty"`
 }
 
 func (c ListCmd) Run(env *adminEnv) error {
@@ -192,6 +195,7 @@ func (c ListCmd) Run(env *adminEnv) error {
 		}
 		st := (&service.Service{Def: def, Paths: env.paths}).Inspect()
 		e.State, e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.State, st.PID, st.WatchdogPID, st.Respawns, st.LastExit
+		e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
 		if !st.Started.IsZero() && st.PID != 0 {
 			e.Started = st.Started.Format(time.RFC3339)
 		}
@@ -206,7 +210,7 @@ func (c ListCmd) Run(env *adminEnv) error {
 		return enc.Encode(entries)
 	}
 	tw := tabwriter.NewWriter(env.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESPAWNS\tLAST EXIT")
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESPAWNS\tLAST EXIT\tLAST RESTART")
 	for _, e := range entries {
 		pid, up := "-", "-"
 		if e.PID != 0 {
@@ -222,7 +226,11 @@ func (c ListCmd) Run(env *adminEnv) error {
 		if e.Problem != "" {
 			last = e.Problem
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, e.State, pid, up, e.Respawns, last)
+		restart := "-"
+		if e.LastRestart != "" {
+			restart = fmt.Sprintf("%s (%d health restart%s)", e.LastRestart, e.HealthRestarts, map[bool]string{true: "s"}[e.HealthRestarts != 1])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, e.State, pid, up, e.Respawns, last, restart)
 	}
 	return tw.Flush()
 }

@@ -39,7 +39,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 
 	var daemon *envfile.Var
 	var ready, check, reloadCmd *envfile.Var
-	var guardLine, userLine int
+	var guardLine, userLine, maxRSSLine int
 	var helps []envfile.Var        // HELP_ keys in file order
 	verbKey := map[string]string{} // verb -> the key that defines it
 	verbLine := map[string]int{}
@@ -127,6 +127,9 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		case key == "CHECK_TIMEOUT":
 			d.CheckTimeout, err = ParseDuration(v.Value)
 			bad(err)
+			if err == nil && d.CheckTimeout == 0 {
+				l.add(file, v.Line, key, "must be more than 0: every check has a bound")
+			}
 		case key == "CHECK_FAILURES":
 			d.CheckFails, err = strconv.Atoi(v.Value)
 			if err != nil || d.CheckFails < 1 {
@@ -135,6 +138,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		case key == "MAX_RSS":
 			d.MaxRSS, err = ParseSize(v.Value)
 			bad(err)
+			maxRSSLine = v.Line
 		case key == "STOP_SCHEDULE":
 			d.StopSchedule, err = ParseSchedule(v.Value)
 			bad(err)
@@ -212,6 +216,13 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	}
 	if check != nil {
 		d.Check, d.CheckArgv = l.probe(check, d.Env)
+	}
+	// Health checks are run by the watchdog, and RESPAWN=no runs none.
+	if d.Respawn == RespawnNo && check != nil {
+		l.add(file, check.Line, "CHECK", "has no effect with RESPAWN=no (no watchdog runs to check); use RESPAWN=on-failure or remove CHECK")
+	}
+	if d.Respawn == RespawnNo && d.MaxRSS > 0 {
+		l.add(file, maxRSSLine, "MAX_RSS", "has no effect with RESPAWN=no (no watchdog runs to measure); use RESPAWN=on-failure or remove MAX_RSS")
 	}
 	if reloadCmd != nil {
 		if d.ReloadSignal != 0 {

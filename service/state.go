@@ -38,7 +38,11 @@ type State struct {
 	Respawns int       `json:"respawns"`
 	LastExit string    `json:"last_exit,omitempty"` // "exit N", "signal NAME", "" (unknown or none)
 	Reason   string    `json:"reason,omitempty"`    // why it is stopped or failed
-	Updated  time.Time `json:"updated"`
+	// HealthRestarts counts restarts of a daemon that was still running (CHECK or
+	// MAX_RSS); LastRestart is the reason of the last one.
+	HealthRestarts int       `json:"health_restarts,omitempty"`
+	LastRestart    string    `json:"last_restart,omitempty"`
+	Updated        time.Time `json:"updated"`
 }
 
 // ReadState reads RUNDIR/NAME.state; a missing file is (nil, nil).

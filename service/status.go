@@ -30,9 +30,12 @@ type Status struct {
 	LastExit    string
 	Reason      string
 	Definition  string
-	daemon      ProcRef
-	watchdog    ProcRef
-	phase       Phase
+	// HealthRestarts and LastRestart: restarts by CHECK or MAX_RSS, and the last reason.
+	HealthRestarts int
+	LastRestart    string
+	daemon         ProcRef
+	watchdog       ProcRef
+	phase          Phase
 }
 
 // Alive reports a daemon that runs (whether or not it is supervised).
@@ -52,6 +55,7 @@ func (s *Service) Inspect() Status {
 		return s.inspectPidfile(out)
 	}
 	out.Respawns, out.LastExit, out.Reason, out.phase = st.Respawns, st.LastExit, st.Reason, st.Phase
+	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
 	if st.Watchdog.Alive() {
 		out.watchdog, out.WatchdogPID = st.Watchdog, st.Watchdog.PID
 	}
@@ -145,6 +149,12 @@ func (s Status) Line() string {
 	}
 	if s.LastExit != "" {
 		parts = append(parts, "last exit: "+s.LastExit)
+	}
+	if s.HealthRestarts > 0 {
+		parts = append(parts, fmt.Sprintf("%d health restart%s", s.HealthRestarts, plural(s.HealthRestarts)))
+	}
+	if s.LastRestart != "" {
+		parts = append(parts, "last restart: "+s.LastRestart)
 	}
 	line := s.State
 	if len(parts) > 0 {

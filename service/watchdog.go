@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -47,8 +46,9 @@ type forkResult struct {
 }
 
 type probeResult struct {
-	gen int
-	err error
+	gen    int
+	err    error
+	health bool // a CHECK probe (health.go), not READY
 }
 
 // watchdog is the per-service supervisor. One goroutine (run) owns every field;
@@ -60,6 +60,12 @@ type watchdog struct {
 	st    State
 	ready *os.File // the CLI's readiness pipe until start has been reported
 	log   *os.File // the daemon's stdout and stderr; nil means /dev/null
+
+	// Health checks and logs (health.go, logrotate.go, syslogout.go).
+	elog   *os.File    // the daemon's stderr when it differs from log (LOG=syslog)
+	rot    *logRotator // LOG_MAX_SIZE rotation; nil when off
+	health healthState
+	killed chan error // a health restart's STOP_SCHEDULE finished
 
 	exits  chan exitEvent
 	probes chan probeResult
@@ -166,7 +172,10 @@ func (w *watchdog) setup() (int, string) {
 	switch d.Log {
 	case "none":
 	case "syslog":
-		w.log = syslogSocket()
+		var err error
+		if w.log, w.elog, err = syslogOutputs(d.Name); err != nil {
+			return 4, err.Error()
+		}
 	default:
 		if err := os.MkdirAll(dirOf(d.Log), 0o755); err != nil {
 			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
@@ -176,24 +185,9 @@ func (w *watchdog) setup() (int, string) {
 			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
 		}
 		w.log = os.NewFile(uintptr(fd), d.Log)
+		w.watchLog()
 	}
 	return 0, ""
-}
-
-// syslogSocket gives the daemon a datagram socket connected to /dev/log: each write
-// becomes one message, and a dead syslog daemon gives the daemon ECONNREFUSED, never
-// SIGPIPE. Without /dev/log the output is discarded.
-func syslogSocket() *os.File {
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: "/dev/log", Net: "unixgram"})
-	if err != nil {
-		return nil
-	}
-	defer c.Close()
-	f, err := c.File()
-	if err != nil {
-		return nil
-	}
-	return f
 }
 
 func dirOf(p string) string {
@@ -213,6 +207,9 @@ func (w *watchdog) spawn() error {
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: d.Cred}}
 	if w.log != nil {
 		cmd.Stdout, cmd.Stderr = w.log, w.log
+		if w.elog != nil {
+			cmd.Stderr = w.elog
+		}
 		if fi, err := w.log.Stat(); err == nil && fi.Mode().IsRegular() {
 			w.logStart = fi.Size()
 		}
@@ -260,11 +257,13 @@ func (w *watchdog) adopt() int {
 		return 1
 	}
 	w.st.Daemon, w.st.Started, w.st.Respawns, w.st.LastExit = old.Daemon, old.Started, old.Respawns, old.LastExit
+	w.st.HealthRestarts, w.st.LastRestart = old.HealthRestarts, old.LastRestart
 	w.watchAdopted(p)
 	w.st.Phase = PhaseRunning
 	w.publish()
 	w.logEvent("adopted running daemon (pid %d)", p.Ref.PID)
 	w.reportOK()
+	w.armHealth()
 	return w.loop()
 }
 
@@ -312,6 +311,12 @@ func (w *watchdog) loop() int {
 			if done, code := w.onSignal(s.(syscall.Signal)); done {
 				return code
 			}
+		case err := <-w.killed:
+			if done, code := w.onKilled(err); done {
+				return code
+			}
+		case <-w.logWake():
+			w.onLogWrite()
 		case <-tc:
 			kind := w.tkind
 			w.tkind = ""
@@ -348,6 +353,8 @@ func (w *watchdog) onTimer(kind string) (bool, int) {
 		return w.started()
 	case "backoff":
 		return w.respawn()
+	case "health":
+		return w.onHealthTimer()
 	}
 	return false, 0
 }
@@ -360,6 +367,7 @@ func (w *watchdog) started() (bool, int) {
 	w.st.Phase = PhaseRunning
 	w.publish()
 	w.reportOK()
+	w.armHealth()
 	return false, 0
 }
 
@@ -413,6 +421,9 @@ func (w *watchdog) probeOnce(ctx context.Context, p *Probe, argv []string) error
 }
 
 func (w *watchdog) onProbe(r probeResult) (bool, int) {
+	if r.health {
+		return w.onCheck(r)
+	}
 	if r.gen != w.probeGen || w.st.Phase != PhaseStarting {
 		return false, 0
 	}
@@ -492,6 +503,7 @@ func (w *watchdog) onForked(r forkResult) (bool, int) {
 	w.st.Phase, w.st.Reason = PhaseRunning, ""
 	w.publish()
 	w.logEvent("respawned daemon (pid %d) after %s", r.ref.PID, describeLast(w.st.LastExit))
+	w.armHealth()
 	return false, 0
 }
 
@@ -548,6 +560,9 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 	}
 	if ev.pid != w.st.Daemon.PID {
 		return false, 0
+	}
+	if w.health.killing != "" {
+		return w.onHealthExit(ev)
 	}
 	d := w.def
 	w.st.LastExit = ev.status
@@ -623,6 +638,7 @@ func (w *watchdog) respawn() (bool, int) {
 	w.st.Phase, w.st.Reason = PhaseRunning, ""
 	w.publish()
 	w.logEvent("respawned daemon (pid %d) after %s", w.st.Daemon.PID, describeLast(last))
+	w.armHealth()
 	return false, 0
 }
 
@@ -633,11 +649,13 @@ func (w *watchdog) publish() {
 	}
 }
 
-// logEvent records a supervision event in the service log (and syslog when there).
+// logEvent records a supervision event in the service log, as one line
+// "TIME svcwrap: NAME: MESSAGE" written with one write(2) (O_APPEND: never torn
+// by the daemon's own writes), and in syslog when there.
 func (w *watchdog) logEvent(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if w.log != nil && w.def.Log != "syslog" {
-		fmt.Fprintf(w.log, "%s svcwrap[%d]: %s: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), w.def.Name, msg)
+		w.log.Write(fmt.Appendf(nil, "%s svcwrap: %s: %s\n", time.Now().Format(time.RFC3339), w.def.Name, msg))
 	}
 	sendSyslog(w.def.Name, msg)
 }

@@ -8,7 +8,8 @@
 //
 // Events: {"ev":"start",...} at start, {"ev":"signal","sig":"HUP",...} for each
 // caught signal, {"ev":"listening","addr":...} after -listen, {"ev":"child",...}
-// from each -children child. A send error is ignored (the test may be gone).
+// from each -children child, {"ev":"written"} when -write-lines is done and
+// {"ev":"write-error"} for the first failed write of -write-lines. A send error is ignored (the test may be gone).
 //
 // containermaxprocs=0: since Go 1.25 the runtime keeps the cgroup v1 CPU quota
 // files open (as fds 3 and 4 on this machine) to follow the limit; the tests
@@ -28,6 +29,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -46,6 +48,13 @@ var (
 	pidfile    = flag.String("pidfile", "", "pidfile written atomically by the -fork child")
 	lines      = flag.Int("lines", 0, "write N numbered lines to stdout at start")
 	stderrMsg  = flag.String("stderr", "", "write this line to stderr at start")
+	hangAfter  = flag.Int("hang-after", -1, "with -listen: stop answering (connections accepted, never answered) after N requests; -1 never")
+	hangOn     = flag.String("hang-on", "", "with -listen: stop answering on this signal (USR1 or USR2)")
+	leak       = flag.String("leak", "", "allocate and touch this many MB every -leak-every, e.g. 8")
+	leakEvery  = flag.Duration("leak-every", 100*time.Millisecond, "interval of -leak")
+	writeLines = flag.Int("write-lines", 0, "write N numbered lines (%09d then padding) to stdout, then report {\"ev\":\"written\"}")
+	lineSize   = flag.Int("line-size", 64, "bytes per -write-lines line, newline included (at least 11)")
+	writeEvery = flag.Duration("write-every", 0, "pause between -write-lines lines")
 )
 
 var caught = map[syscall.Signal]string{
@@ -146,6 +155,15 @@ func main() {
 		go serve(ln)
 	}
 
+	if *writeLines > 0 {
+		go writeNumbered()
+	}
+	var leakTick <-chan time.Time
+	if *leak != "" {
+		leakTick = time.Tick(*leakEvery)
+	}
+	var hold [][]byte
+
 	var timer <-chan time.Time
 	if *exitAfter > 0 {
 		timer = time.After(*exitAfter)
@@ -155,11 +173,22 @@ func main() {
 		case s := <-sigc:
 			sig := s.(syscall.Signal)
 			send(map[string]any{"ev": "signal", "sig": caught[sig], "pid": os.Getpid()})
+			if *hangOn != "" && strings.TrimPrefix(strings.ToUpper(*hangOn), "SIG") == caught[sig] {
+				hung.Store(true)
+			}
 			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
 				os.Exit(0)
 			}
 		case <-timer:
 			os.Exit(*exitCode)
+		case <-leakTick:
+			var mb int
+			fmt.Sscan(*leak, &mb)
+			b := make([]byte, mb<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1 // touch every page: resident, not just reserved
+			}
+			hold = append(hold, b)
 		}
 	}
 }
@@ -226,12 +255,26 @@ func writePidfile(path string) error {
 	return os.Rename(tmp, path)
 }
 
+// hung is set by -hang-after and -hang-on: the server then accepts connections
+// (the kernel completes the handshake anyway) but never answers them.
+var (
+	hung   atomic.Bool
+	served atomic.Int64
+)
+
 func serve(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		if *hangAfter >= 0 && served.Load() >= int64(*hangAfter) {
+			hung.Store(true)
+		}
+		if hung.Load() {
+			continue // keep c open and unanswered (never closed: a hung daemon)
+		}
+		served.Add(1)
 		go func(c net.Conn) {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -242,6 +285,29 @@ func serve(ln net.Listener) {
 			io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
 		}(c)
 	}
+}
+
+// writeNumbered writes -write-lines lines "000000001 xxx...\n" of -line-size
+// bytes each, one write(2) per line, then reports "written".
+func writeNumbered() {
+	size := max(*lineSize, 11)
+	buf := make([]byte, size)
+	failed := false
+	for i := 1; i <= *writeLines; i++ {
+		copy(buf, fmt.Sprintf("%09d ", i))
+		for j := 10; j < size-1; j++ {
+			buf[j] = 'x'
+		}
+		buf[size-1] = '\n'
+		if _, err := os.Stdout.Write(buf); err != nil && !failed {
+			failed = true // report the first error only
+			send(map[string]any{"ev": "write-error", "pid": os.Getpid(), "line": i, "err": err.Error()})
+		}
+		if *writeEvery > 0 {
+			time.Sleep(*writeEvery)
+		}
+	}
+	send(map[string]any{"ev": "written", "pid": os.Getpid(), "lines": *writeLines})
 }
 
 // send writes one JSON datagram to the report socket, ignoring every error.
