@@ -48,7 +48,7 @@ demo: build
 	@scripts/demo.sh
 
 # Installs the binary, the man pages (gzip -9n: reproducible), the bash completion
-# and the docs. Everything under $(DESTDIR)$(PREFIX); `make uninstall` removes it.
+# and the docs (README.md and docs/ keep their layout, so links work). Everything under $(DESTDIR)$(PREFIX); `make uninstall` removes it.
 MANPAGES := man/svcwrap.8 man/svcwrap.5
 DOCS     := README.md $(wildcard docs/*.md)
 EXAMPLES := $(wildcard examples/*/*)
@@ -60,8 +60,7 @@ install: build
 	  gzip -9n -c $$m > $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}.gz; \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}.gz; done
 	install -D -m 0644 completions/svcwrap.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/svcwrap
-	install -d -m 0755 $(DOCDIR)
-	install -m 0644 $(DOCS) $(DOCDIR)/
+	for f in $(DOCS); do install -D -m 0644 $$f $(DOCDIR)/$$f; done
 	for f in $(EXAMPLES); do install -D -m 0644 $$f $(DOCDIR)/$$f; done
 
 uninstall:
