@@ -203,6 +203,9 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	} else {
 		d.Argv = argv
 		d.Path, d.PathErr = ResolveProgram(argv[0])
+		if d.PathErr != nil && len(d.Secrets["DAEMON"]) > 0 {
+			d.PathErr = errors.New("its program is not installed (" + d.secretMsg("DAEMON") + ")")
+		}
 		if d.PathErr != nil {
 			d.HostProblems = append(d.HostProblems, Problem{File: file, Line: daemon.Line, Key: "DAEMON", Msg: d.PathErr.Error()})
 		}
@@ -241,7 +244,11 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		}
 		cred, err := lookupUser(uname, d.Group)
 		if err != nil {
-			p := Problem{File: file, Line: userLine, Key: "USER", Msg: err.Error()}
+			msg := err.Error()
+			if len(d.Secrets["USER"]) > 0 || len(d.Secrets["GROUP"]) > 0 {
+				msg = "no such user or group (the value comes from the env files and is not shown: env values may be secrets)"
+			}
+			p := Problem{File: file, Line: userLine, Key: "USER", Msg: msg}
 			d.HostProblems = append(d.HostProblems, p)
 			d.UserErr = &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(p.String())}
 		} else if os.Geteuid() != 0 {
