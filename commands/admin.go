@@ -58,6 +58,10 @@ func RunAdmin(args []string) int {
 		return 1
 	}
 	env := &adminEnv{paths: service.PathsFromEnv(os.Getenv), out: os.Stdout, errw: os.Stderr, parser: parser}
+	if err := checkArgs(args); err != nil {
+		fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
+		return int(lsb.BadArgs)
+	}
 	if len(args) == 0 {
 		parser.Stderr = os.Stderr
 		printHelp(parser, os.Stderr)

@@ -92,6 +92,10 @@ func lookPathDirs(name string) (string, error) {
 func invoke(name, file string, args []string) int {
 	rep := lsb.NewReporter(os.Stdout, os.Stderr)
 	paths := service.PathsFromEnv(os.Getenv)
+	if err := checkArgs(args); err != nil {
+		rep.Failure(name, err)
+		return lsb.ExitCodeOf(err)
+	}
 	verb := ""
 	if len(args) > 0 {
 		verb = args[0]
@@ -99,6 +103,9 @@ func invoke(name, file string, args []string) int {
 	}
 	def, err := service.Load(name, file, paths)
 	if err != nil {
+		if code, ok := brokenDefinition(rep, name, file, paths, verb, args, err); ok {
+			return code
+		}
 		code := lsb.NotConfigured
 		if verb == "status" {
 			code = lsb.Exit(lsb.Unknown)
