@@ -51,16 +51,16 @@ func openDir(path string, allowSticky bool) (int, string, error) {
 	}
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return -1, "", fmt.Errorf("%s: %w", filepath.Clean(dir), unwrapErrno(err))
+		return -1, "", fmt.Errorf("%s: directory %s: %w", path, filepath.Clean(dir), unwrapErrno(err))
 	}
 	fd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, "", fmt.Errorf("%s: %w", real, err)
+		return -1, "", fmt.Errorf("%s: directory %s: %w", path, real, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, "", fmt.Errorf("%s: %w", real, err)
+		return -1, "", fmt.Errorf("%s: directory %s: %w", path, real, err)
 	}
 	shown := real
 	if real != filepath.Clean(dir) {
@@ -135,7 +135,7 @@ func CheckWritable(path string) error {
 func WriteFileSafe(path string, data []byte, mode uint32) error {
 	dirfd, base, err := openDir(path, true)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	defer unix.Close(dirfd)
 	if err := checkEntry(dirfd, base, path); err != nil {
@@ -183,13 +183,14 @@ func OpenAppendSafe(path string, mode uint32) (*os.File, error) {
 	}
 	defer unix.Close(dirfd)
 	fd, err := unix.Openat(dirfd, base, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, mode)
-	if errors.Is(err, unix.ELOOP) {
-		var st unix.Stat_t
-		if unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
-			return nil, checkStat(&st, path)
-		}
-	}
 	if err != nil {
+		// Say why in words when the name is a planted symlink or the like.
+		var st unix.Stat_t
+		if unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT != unix.S_IFCHR {
+			if cerr := checkStat(&st, path); cerr != nil {
+				return nil, cerr
+			}
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var st unix.Stat_t
