@@ -130,6 +130,9 @@ func verbOr(v string) string {
 	if v == "" {
 		return "usage"
 	}
+	if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return shortQuote(v) // a verb in a message must stay one short line
+	}
 	return v
 }
 
