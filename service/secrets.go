@@ -65,5 +65,5 @@ func (d *Definition) Redact(key, value, msg string) string {
 	if d == nil || len(d.Secrets[key]) == 0 || value == "" {
 		return msg
 	}
-	return strings.ReplaceAll(msg, value, key+" (value from "+d.secretVars(key)+" not shown)")
+	return strings.ReplaceAll(msg, value, "(value from "+d.secretVars(key)+" not shown)")
 }

@@ -426,7 +426,7 @@ func (w *watchdog) onProbe(r probeResult) (bool, int) {
 	}
 	// Not ready in time: stop what we started and leave nothing behind.
 	reason := fmt.Sprintf("not ready within START_TIMEOUT %v: READY %s: %v", w.def.StartTimeout, w.def.Ready, r.err)
-	reason = w.def.Redact("READY", w.def.Ready.Target, reason)
+	reason = w.def.Redact("READY", w.def.Ready.Target, w.def.Redact("READY", w.def.Ready.String(), reason))
 	w.killDaemon()
 	w.st.Phase, w.st.Reason = PhaseStopped, reason
 	w.publish()
