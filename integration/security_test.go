@@ -506,3 +506,33 @@ func TestSecuritySecretsNeverShown(t *testing.T) {
 		t.Logf("state after a failed READY: %v", st["reason"])
 	}
 }
+
+// A pidfile another user could have written names a process that runs
+// DAEMON's very program (another instance): svcwrap never signals it.
+func TestSecurityUntrustedPidfile(t *testing.T) {
+	requireRoot(t, "trust is judged against root")
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	p := startProc(t, nil, e.TDaemon, "-report", sock)
+	ev.WaitFor(t, 10*time.Second, isStart)
+	e.Script(svc, e.Daemon())
+	pf := e.PidfilePath(svc)
+	e.writeFile(pf, fmt.Sprintf("%d\n", p.Pid), 0o644)
+	os.Chown(pf, nobody, nobody)
+
+	r := e.Run(svc, "status")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stdout, "pidfile not trusted") {
+		t.Errorf("status: want the reason:\n%s", r)
+	}
+	wantCode(t, e.Run(svc, "signal", "TERM"), 7)
+	wantCode(t, e.Run(svc, "stop"), 0)
+	if !alive(p.Pid) {
+		t.Fatalf("the process %d named by an untrusted pidfile was killed", p.Pid)
+	}
+	for _, got := range ev.Drain() {
+		if got.Ev == "signal" {
+			t.Errorf("the process named by an untrusted pidfile got a signal: %s", got.Raw)
+		}
+	}
+}

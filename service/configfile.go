@@ -107,7 +107,7 @@ func untrustedDir(dir string) (why, fix string) {
 		return "", "" // the open just succeeded: a vanished directory is no risk
 	}
 	switch {
-	case st.Uid != 0:
+	case !trustedOwner(st.Uid):
 		return "is owned by uid " + strconv.Itoa(int(st.Uid)), "chown root " + dir
 	case st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0:
 		return fmt.Sprintf("group or others can write (mode %04o)", st.Mode&0o7777), "chmod go-w " + dir
