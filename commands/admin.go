@@ -189,6 +189,9 @@ func (c ListCmd) Run(env *adminEnv) error {
 		def, err := service.Load(sd.name, sd.file, env.paths)
 		if err != nil {
 			e.State, e.Problem = "invalid", strings.SplitN(err.Error(), "\n", 2)[0]
+			if fb, ok := service.Fallback(sd.name, sd.file, env.paths); ok {
+				fillFromState(&e, (&service.Service{Def: fb, Paths: env.paths}).Inspect()) // it may still run
+			}
 			entries = append(entries, e)
 			continue
 		}

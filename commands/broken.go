@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"time"
 
 	"svcwrap/lsb"
 	"svcwrap/service"
@@ -30,4 +31,13 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths service.Paths,
 		}
 	}
 	return lsb.ExitCodeOf(err), true
+}
+
+// fillFromState puts what the state file says into a list entry of a service whose
+// definition is broken, so `list` still shows a daemon that runs.
+func fillFromState(e *listEntry, st service.Status) {
+	e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.PID, st.WatchdogPID, st.Respawns, st.LastExit
+	if !st.Started.IsZero() && st.PID != 0 {
+		e.Started = st.Started.Format(time.RFC3339)
+	}
 }

@@ -194,8 +194,8 @@ func TestBrokenDefinitionWhileRunning(t *testing.T) {
 			if !alive(wd) {
 				t.Fatalf("the watchdog %d died", wd)
 			}
-			if ent := e.Entry(t, svc); ent.State != "invalid" {
-				t.Errorf("list --json: state %q, want invalid", ent.State)
+			if ent := e.Entry(t, svc); ent.State != "invalid" || ent.Pid != pid || ent.WatchdogPid != wd {
+				t.Errorf("list --json: %+v; want state invalid, pid %d and watchdog %d from the state file", ent, pid, wd)
 			}
 
 			r = e.Run(svc, "stop")
