@@ -169,7 +169,8 @@ func TestBrokenDefinitionWhileRunning(t *testing.T) {
 	for _, b := range breakages {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t)
-			def := e.Script(svc, e.Daemon()+"\nRELOAD_SIGNAL=HUP\nCOMMAND_hello=/bin/true\n")
+			sock, ev := e.Reporter(t)
+			def := e.Script(svc, e.Daemon("-report", sock)+"\nRELOAD_SIGNAL=HUP\nCOMMAND_hello=/bin/true\nSTOP_SCHEDULE=INT/20/KILL/5\n")
 			wantCode(t, e.Run(svc, "start"), 0)
 			pid, wd := supervised(t, e, svc)
 			before, _ := procStat(pid)
@@ -201,6 +202,10 @@ func TestBrokenDefinitionWhileRunning(t *testing.T) {
 			r = e.Run(svc, "stop")
 			wantCode(t, r, 0)
 			noPanic(t, r)
+			// The STOP_SCHEDULE recorded at start, not the default TERM.
+			if got := ev.WaitFor(t, 10*time.Second, func(e Event) bool { return e.Ev == "signal" }); got.Sig != "INT" {
+				t.Errorf("stop sent %s first, want INT (STOP_SCHEDULE from the state file)", got.Sig)
+			}
 			waitExit(t, pid, 20*time.Second)
 			waitExit(t, wd, 20*time.Second)
 			noProcs(t, e, "after stop with a broken definition")

@@ -8,8 +8,8 @@ import (
 // Fallback is the definition `status` and `stop` use when the real one cannot be
 // loaded (a broken edit, a file that became insecure): an administrator must still
 // be able to see and stop what runs. It takes nothing from the broken file: the
-// daemon is the one the state file records (PID and start time), the pidfile is the
-// one the state file names, and STOP_SCHEDULE is the default, TERM/10/KILL/5. It
+// daemon is the one the state file records (PID and start time), the pidfile and
+// STOP_SCHEDULE are the ones the watchdog recorded there (else the defaults). It
 // reports false when there is no state file, so nothing is known to be running.
 func Fallback(name, file string, paths Paths) (*Definition, bool) {
 	st, err := paths.ReadState(name)
@@ -29,5 +29,8 @@ func Fallback(name, file string, paths Paths) (*Definition, bool) {
 		d.Respawn = RespawnNo
 	}
 	d.StopSchedule, _ = ParseSchedule("TERM/10/KILL/5")
+	if sch, err := ParseSchedule(st.StopSchedule); err == nil {
+		d.StopSchedule = sch // the one the daemon was started with
+	}
 	return d, true
 }

@@ -25,16 +25,19 @@ const (
 // atomically (temp file + rename) on every transition, so status and list are file
 // reads plus a /proc check, with no IPC and no lock (runsv's supervise/stat design).
 type State struct {
-	Name     string    `json:"name"`
-	Phase    Phase     `json:"phase"`
-	Watchdog ProcRef   `json:"watchdog"`
-	Daemon   ProcRef   `json:"daemon"`
-	PidFile  string    `json:"pidfile,omitempty"`
-	Started  time.Time `json:"started,omitzero"` // when the current daemon started
-	Respawns int       `json:"respawns"`
-	LastExit string    `json:"last_exit,omitempty"` // "exit N", "signal NAME", "" (unknown or none)
-	Reason   string    `json:"reason,omitempty"`    // why it is stopped or failed
-	Updated  time.Time `json:"updated"`
+	Name     string  `json:"name"`
+	Phase    Phase   `json:"phase"`
+	Watchdog ProcRef `json:"watchdog"`
+	Daemon   ProcRef `json:"daemon"`
+	PidFile  string  `json:"pidfile,omitempty"`
+	// StopSchedule is the definition's STOP_SCHEDULE, so that `stop` can still stop
+	// the daemon gently when the definition has since become unusable.
+	StopSchedule string    `json:"stop_schedule,omitempty"`
+	Started      time.Time `json:"started,omitzero"` // when the current daemon started
+	Respawns     int       `json:"respawns"`
+	LastExit     string    `json:"last_exit,omitempty"` // "exit N", "signal NAME", "" (unknown or none)
+	Reason       string    `json:"reason,omitempty"`    // why it is stopped or failed
+	Updated      time.Time `json:"updated"`
 }
 
 // ReadState reads RUNDIR/NAME.state; a missing file is (nil, nil).

@@ -107,7 +107,7 @@ func RunWatchdog(args []string) int {
 	w := &watchdog{def: def, paths: paths, ready: ready,
 		exits: make(chan exitEvent, 4), probes: make(chan probeResult, 1), forked: make(chan forkResult, 1),
 		sigc: make(chan os.Signal, 8),
-		st:   State{Name: name, PidFile: def.PidFile}}
+		st:   State{Name: name, PidFile: def.PidFile, StopSchedule: def.StopSchedule.String()}}
 	// Catch, never ignore: caught signals are reset to the default in the daemon,
 	// ignored ones would be inherited as SIG_IGN.
 	signal.Notify(w.sigc, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPIPE)
