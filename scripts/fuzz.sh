@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 failed=()
 n=0
+flaked=0
 start=$SECONDS
 for pkg in $($GO list ./...); do
   dir=$($GO list -f '{{.Dir}}' "$pkg")
@@ -19,13 +20,23 @@ for pkg in $($GO list ./...); do
     n=$((n + 1))
     echo "fuzz: $pkg $target ($fuzztime)"
     if ! $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/svcwrap-fuzz.$$ 2>&1; then
-      cat /tmp/svcwrap-fuzz.$$
-      failed+=("$pkg $target")
+      # Go 1.26's fuzz coordinator can report a bare "context deadline exceeded"
+      # when -fuzztime ends under CPU contention (golang/go#75804, fixed in 1.27):
+      # no input failed and none was written. A real finding always writes one.
+      if ! grep -q 'Failing input written' /tmp/svcwrap-fuzz.$$ &&
+         [ "$(grep -c -e '^    ' /tmp/svcwrap-fuzz.$$)" = 1 ] &&
+         grep -q '^    context deadline exceeded$' /tmp/svcwrap-fuzz.$$; then
+        echo "fuzz: $target: the -fuzztime deadline race of golang/go#75804 (no failing input); not a finding"
+        flaked=$((flaked + 1))
+      else
+        cat /tmp/svcwrap-fuzz.$$
+        failed+=("$pkg $target")
+      fi
     fi
   done
 done
 rm -f /tmp/svcwrap-fuzz.$$
-echo "fuzz: $n targets in $((SECONDS - start))s"
+echo "fuzz: $n targets in $((SECONDS - start))s ($flaked hit the deadline race)"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'fuzz: FAILED: %s\n' "${failed[@]}"
   exit 1
