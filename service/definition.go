@@ -98,7 +98,8 @@ type Definition struct {
 
 	// Secrets maps each key whose value takes $VAR/${VAR} from the env files to the
 	// names of those variables: messages about such a key never show its value.
-	Secrets map[string][]string
+	Secrets    map[string][]string
+	secretVals map[string][]string // their values, to recognise them in messages
 }
 
 // Problem is one thing wrong with a definition.
@@ -151,7 +152,7 @@ type loader struct {
 
 func (l *loader) add(file string, line int, key, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	if key != "" && len(l.def.Secrets[key]) > 0 {
+	if key != "" && l.def.leaks(key, msg) {
 		msg = l.def.secretMsg(key)
 	}
 	l.problems = append(l.problems, Problem{File: file, Line: line, Key: key, Msg: msg})

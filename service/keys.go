@@ -203,7 +203,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	} else {
 		d.Argv = argv
 		d.Path, d.PathErr = ResolveProgram(argv[0])
-		if d.PathErr != nil && len(d.Secrets["DAEMON"]) > 0 {
+		if d.PathErr != nil && d.leaks("DAEMON", d.PathErr.Error()) {
 			d.PathErr = errors.New("its program is not installed (" + d.secretMsg("DAEMON") + ")")
 		}
 		if d.PathErr != nil {
@@ -245,8 +245,8 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		cred, err := lookupUser(uname, d.Group)
 		if err != nil {
 			msg := err.Error()
-			if len(d.Secrets["USER"]) > 0 || len(d.Secrets["GROUP"]) > 0 {
-				msg = "no such user or group (the value comes from the env files and is not shown: env values may be secrets)"
+			if d.leaks("USER", msg) || d.leaks("GROUP", msg) {
+				msg = "no such user or group (the value comes from the env files and is not shown: env file values stay private)"
 			}
 			p := Problem{File: file, Line: userLine, Key: "USER", Msg: msg}
 			d.HostProblems = append(d.HostProblems, p)

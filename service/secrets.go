@@ -3,6 +3,7 @@ package service
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"svcwrap/envfile"
@@ -39,16 +40,33 @@ func (l *loader) findSecrets(data []byte, env map[string]string) {
 		}
 		if len(names) > 0 {
 			if l.def.Secrets == nil {
-				l.def.Secrets = map[string][]string{}
+				l.def.Secrets, l.def.secretVals = map[string][]string{}, map[string][]string{}
 			}
 			l.def.Secrets[v.Key] = names
+			for _, n := range names {
+				l.def.secretVals[v.Key] = append(l.def.secretVals[v.Key], env[n])
+			}
 		}
 	}
 }
 
+// leaks reports whether msg may show part of a value from the env files that key
+// expands: the start of any such value, as is or as Go quotes it (values in
+// messages are quoted, and cut after 64 bytes).
+func (d *Definition) leaks(key, msg string) bool {
+	for _, v := range d.secretVals[key] {
+		for _, form := range []string{v, strings.Trim(strconv.Quote(v), `"`)} {
+			if form != "" && strings.Contains(msg, form[:min(len(form), 4)]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // secretMsg is the message about a bad value of key, which comes from env variables.
 func (d *Definition) secretMsg(key string) string {
-	return "invalid value after expanding " + d.secretVars(key) + " from the env files (the value is not shown: env values may be secrets)"
+	return "invalid value after expanding " + d.secretVars(key) + " from the env files (the value is not shown: env file values stay private)"
 }
 
 func (d *Definition) secretVars(key string) string {
