@@ -60,6 +60,10 @@ func RunAdmin(args []string) int {
 		return 1
 	}
 	env := &adminEnv{paths: service.PathsFromEnv(os.Getenv), out: os.Stdout, errw: os.Stderr, parser: parser}
+	if err := checkArgs(args); err != nil {
+		fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
+		return int(lsb.BadArgs)
+	}
 	if len(args) == 0 {
 		parser.Stderr = os.Stderr
 		printHelp(parser, os.Stderr)
@@ -190,6 +194,9 @@ func (c ListCmd) Run(env *adminEnv) error {
 		def, err := service.Load(sd.name, sd.file, env.paths)
 		if err != nil {
 			e.State, e.Problem = "invalid", strings.SplitN(err.Error(), "\n", 2)[0]
+			if fb, ok := service.Fallback(sd.name, sd.file, env.paths); ok {
+				fillFromState(&e, (&service.Service{Def: fb, Paths: env.paths}).Inspect()) // it may still run
+			}
 			entries = append(entries, e)
 			continue
 		}

@@ -100,6 +100,10 @@ func invoke(name, file string, args []string) int { return invokeAs(name, file, 
 func invokeAs(name, file, via string, args []string) int {
 	rep := lsb.NewReporter(os.Stdout, os.Stderr)
 	paths := service.PathsFromEnv(os.Getenv)
+	if err := checkArgs(args); err != nil {
+		rep.Failure(name, err)
+		return lsb.ExitCodeOf(err)
+	}
 	verb := ""
 	if len(args) > 0 {
 		verb = args[0]
@@ -110,6 +114,9 @@ func invokeAs(name, file, via string, args []string) int {
 	}
 	def, err := service.Load(name, file, paths)
 	if err != nil {
+		if code, ok := brokenDefinition(rep, name, file, paths, verb, args, err); ok {
+			return code
+		}
 		code := lsb.NotConfigured
 		if verb == "status" {
 			code = lsb.Exit(lsb.Unknown)
@@ -133,6 +140,9 @@ func invokeAs(name, file, via string, args []string) int {
 func verbOr(v string) string {
 	if v == "" {
 		return "usage"
+	}
+	if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return shortQuote(v) // a verb in a message must stay one short line
 	}
 	return v
 }

@@ -28,7 +28,7 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 	d := svc.Def
 	noArgs := func() error {
 		if len(args) > 0 {
-			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %q)", verb, strings.Join(args, " "))}
+			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %d: %s)", verb, len(args), shortQuote(strings.Join(args, " ")))}
 		}
 		return nil
 	}
@@ -96,7 +96,7 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 		return custom(svc, v, args)
 	}
 	Usage(os.Stderr, d)
-	e := &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %q", verb)}
+	e := &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %s", shortQuote(verb))}
 	if v := d.Verb(service.VerbName(verb)); v != nil {
 		e.Hint = "did you mean " + v.Name + "?"
 	}

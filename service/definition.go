@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -21,9 +20,6 @@ import (
 	"svcwrap/envfile"
 	"svcwrap/lsb"
 )
-
-// maxDefinitionSize bounds what svcwrap reads as a definition or env file.
-const maxDefinitionSize = 1 << 20
 
 // VerbKind says how a custom verb works.
 type VerbKind int
@@ -99,6 +95,11 @@ type Definition struct {
 	Log        string // a file path, "syslog" or "none"
 	LogMaxSize int64
 	LogKeep    int
+
+	// Secrets maps each key whose value takes $VAR/${VAR} from the env files to the
+	// names of those variables: messages about such a key never show its value.
+	Secrets    map[string][]string
+	secretVals map[string][]string // their values, to recognise them in messages
 }
 
 // Problem is one thing wrong with a definition.
@@ -150,41 +151,11 @@ type loader struct {
 }
 
 func (l *loader) add(file string, line int, key, format string, args ...any) {
-	l.problems = append(l.problems, Problem{File: file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
-}
-
-// readConfigFile reads a definition or env file, enforcing the size bound and, when
-// running as root, sshd-style ownership and mode rules.
-func readConfigFile(path string) ([]byte, *Problem) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &Problem{File: path, Msg: "cannot read: " + unwrapPathErr(err)}
+	msg := fmt.Sprintf(format, args...)
+	if key != "" && l.def.leaks(key, msg) {
+		msg = l.def.secretMsg(key)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, &Problem{File: path, Msg: err.Error()}
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &Problem{File: path, Msg: "not a regular file"}
-	}
-	if os.Geteuid() == 0 {
-		st := fi.Sys().(*syscall.Stat_t)
-		if st.Uid != 0 {
-			return nil, &Problem{File: path, Msg: fmt.Sprintf("owned by uid %d, not root: svcwrap runs it as root; fix: chown root:root %s", st.Uid, path)}
-		}
-		if fi.Mode().Perm()&0o022 != 0 {
-			return nil, &Problem{File: path, Msg: fmt.Sprintf("writable by group or others (mode %04o); fix: chmod go-w %s", fi.Mode().Perm(), path)}
-		}
-	}
-	if fi.Size() > maxDefinitionSize {
-		return nil, &Problem{File: path, Msg: fmt.Sprintf("too large (%d bytes; at most %d)", fi.Size(), maxDefinitionSize)}
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxDefinitionSize+1))
-	if err != nil {
-		return nil, &Problem{File: path, Msg: err.Error()}
-	}
-	return b, nil
+	l.problems = append(l.problems, Problem{File: file, Line: line, Key: key, Msg: msg})
 }
 
 func unwrapPathErr(err error) string {
@@ -208,9 +179,18 @@ func syntaxProblem(file string, err error) Problem {
 // is not installed or a missing user is not an error here but a HostProblem,
 // because only start needs them, while stop and status must still work.
 func Load(name, file string, paths Paths) (*Definition, error) {
-	l := &loader{def: &Definition{Name: name, File: file}}
 	data, p := readConfigFile(file)
 	if p != nil {
+		return nil, &DefinitionError{Problems: []Problem{*p}}
+	}
+	return Parse(name, file, data, paths)
+}
+
+// Parse validates data, the contents of the definition file of service name, as
+// Load does once it has read the file (the env files it names are still read).
+func Parse(name, file string, data []byte, paths Paths) (*Definition, error) {
+	l := &loader{def: &Definition{Name: name, File: file}}
+	if p := checkConfigData(file, data); p != nil {
 		return nil, &DefinitionError{Problems: []Problem{*p}}
 	}
 	l.parse(data, paths)
@@ -244,6 +224,7 @@ func (l *loader) parse(data []byte, paths Paths) {
 	if bytes.IndexByte(data, '$') >= 0 && len(env) > 0 {
 		if f2, err := envfile.Parse(d.File, data, env); err == nil {
 			f = f2
+			l.findSecrets(data, env)
 		}
 	}
 	l.keys(f, env, paths)

@@ -84,11 +84,13 @@ func (w *watchdog) onCheck(r probeResult) (bool, int) {
 		return false, 0
 	}
 	w.health.fails++
+	// The probe's target may hold a value from the env files: never show it.
+	msg := w.def.Redact("CHECK", w.def.Check.Target, w.def.Redact("CHECK", w.def.Check.String(), r.err.Error()))
 	if w.health.fails < w.def.CheckFails {
-		w.logEvent("health check failed (%d of %d): %v", w.health.fails, w.def.CheckFails, r.err)
+		w.logEvent("health check failed (%d of %d): %s", w.health.fails, w.def.CheckFails, msg)
 		return false, 0
 	}
-	w.healthRestart("health check failed: " + r.err.Error())
+	w.healthRestart("health check failed: " + msg)
 	return false, 0
 }
 

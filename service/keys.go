@@ -207,6 +207,9 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	} else {
 		d.Argv = argv
 		d.Path, d.PathErr = ResolveProgram(argv[0])
+		if d.PathErr != nil && d.leaks("DAEMON", d.PathErr.Error()) {
+			d.PathErr = errors.New("its program is not installed (" + d.secretMsg("DAEMON") + ")")
+		}
 		if d.PathErr != nil {
 			d.HostProblems = append(d.HostProblems, Problem{File: file, Line: daemon.Line, Key: "DAEMON", Msg: d.PathErr.Error()})
 		}
@@ -252,7 +255,11 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 		}
 		cred, err := lookupUser(uname, d.Group)
 		if err != nil {
-			p := Problem{File: file, Line: userLine, Key: "USER", Msg: err.Error()}
+			msg := err.Error()
+			if d.leaks("USER", msg) || d.leaks("GROUP", msg) {
+				msg = "no such user or group (the value comes from the env files and is not shown: env file values stay private)"
+			}
+			p := Problem{File: file, Line: userLine, Key: "USER", Msg: msg}
 			d.HostProblems = append(d.HostProblems, p)
 			d.UserErr = &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(p.String())}
 		} else if os.Geteuid() != 0 {

@@ -58,7 +58,7 @@ func (p Paths) ensureRunDir() error {
 		if fi.Mode()&os.ModeSymlink != 0 {
 			return lsb.Errorf(lsb.NotConfigured, "%s is a symlink; svcwrap keeps locks and state only in a real directory", p.RunDir)
 		}
-		return nil
+		return checkRunDir(p.RunDir, fi)
 	}
 	if err := os.MkdirAll(p.RunDir, 0o755); err != nil {
 		return lsb.Errorf(lsb.NoPrivilege, "cannot create %s: %v", p.RunDir, err)

@@ -60,10 +60,9 @@ func ReadPidfile(path string) (*Pidfile, error) {
 	case st.Mode&0o022 != 0:
 		pf.Trusted, pf.Why = false, fmt.Sprintf("%s is writable by group or others", path)
 	default:
-		var dst unix.Stat_t
 		dir := filepath.Dir(path)
-		if unix.Stat(dir, &dst) == nil && dst.Mode&0o002 != 0 && dst.Mode&unix.S_ISVTX == 0 {
-			pf.Trusted, pf.Why = false, fmt.Sprintf("%s lies in %s, which others can write", path, dir)
+		if why, _ := untrustedDir(dir); why != "" {
+			pf.Trusted, pf.Why = false, fmt.Sprintf("%s lies in %s, which %s", path, dir, why)
 		}
 	}
 	return pf, nil

@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Phase is what the watchdog is doing with the daemon.
@@ -29,15 +25,18 @@ const (
 // atomically (temp file + rename) on every transition, so status and list are file
 // reads plus a /proc check, with no IPC and no lock (runsv's supervise/stat design).
 type State struct {
-	Name     string    `json:"name"`
-	Phase    Phase     `json:"phase"`
-	Watchdog ProcRef   `json:"watchdog"`
-	Daemon   ProcRef   `json:"daemon"`
-	PidFile  string    `json:"pidfile,omitempty"`
-	Started  time.Time `json:"started,omitzero"` // when the current daemon started
-	Respawns int       `json:"respawns"`
-	LastExit string    `json:"last_exit,omitempty"` // "exit N", "signal NAME", "" (unknown or none)
-	Reason   string    `json:"reason,omitempty"`    // why it is stopped or failed
+	Name     string  `json:"name"`
+	Phase    Phase   `json:"phase"`
+	Watchdog ProcRef `json:"watchdog"`
+	Daemon   ProcRef `json:"daemon"`
+	PidFile  string  `json:"pidfile,omitempty"`
+	// StopSchedule is the definition's STOP_SCHEDULE, so that `stop` can still stop
+	// the daemon gently when the definition has since become unusable.
+	StopSchedule string    `json:"stop_schedule,omitempty"`
+	Started      time.Time `json:"started,omitzero"` // when the current daemon started
+	Respawns     int       `json:"respawns"`
+	LastExit     string    `json:"last_exit,omitempty"` // "exit N", "signal NAME", "" (unknown or none)
+	Reason       string    `json:"reason,omitempty"`    // why it is stopped or failed
 	// HealthRestarts counts restarts of a daemon that was still running (CHECK or
 	// MAX_RSS); LastRestart is the reason of the last one.
 	HealthRestarts int       `json:"health_restarts,omitempty"`
@@ -47,7 +46,7 @@ type State struct {
 
 // ReadState reads RUNDIR/NAME.state; a missing file is (nil, nil).
 func (p Paths) ReadState(name string) (*State, error) {
-	b, err := os.ReadFile(p.stateFile(name))
+	b, err := ReadFileSafe(p.stateFile(name), 1<<20)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -76,43 +75,8 @@ func (p Paths) RemoveState(name string) {
 	os.Remove(p.stateFile(name))
 }
 
-// writeAtomic writes data to path through a sibling temp file created with
-// O_EXCL|O_NOFOLLOW and renamed over path: a reader sees the old or the new file,
-// never a torn one, and a symlink planted at either name is never followed (rename
-// replaces a symlink at path instead of writing through it).
+// writeAtomic writes data to path through a temp file renamed over it, never
+// following a symlink: see WriteFileSafe.
 func writeAtomic(path string, data []byte, mode uint32) error {
-	dir, base := filepath.Split(path)
-	var tmp string
-	var fd int
-	var err error
-	for i := 0; i < 10; i++ {
-		tmp = filepath.Join(dir, "."+base+"."+strconv.Itoa(os.Getpid())+"."+strconv.Itoa(i))
-		fd, err = unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
-		if !errors.Is(err, unix.EEXIST) {
-			break
-		}
-		os.Remove(tmp) // left by a crashed svcwrap with our PID; O_EXCL keeps this safe
-	}
-	if err != nil {
-		return fmt.Errorf("create %s: %w", tmp, err)
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	if err := f.Chmod(os.FileMode(mode)); err != nil { // the umask must not weaken or strengthen it
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, werr)
-	}
-	return nil
+	return WriteFileSafe(path, data, mode)
 }

@@ -105,6 +105,12 @@ func (s *Service) inspectPidfile(out Status) Status {
 	if pf == nil {
 		return out
 	}
+	if !pf.Trusted {
+		// Someone other than root could have written it: its PID is never ours.
+		out.State, out.Code = "dead", lsb.DeadPidfile
+		out.Reason = "pidfile not trusted: " + pf.Why
+		return out
+	}
 	if ref, ok := d.matchProgram(pf.PID); ok {
 		out.daemon, out.PID, out.Code = ref, ref.PID, lsb.Running
 		out.State = "unsupervised"

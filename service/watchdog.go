@@ -113,7 +113,7 @@ func RunWatchdog(args []string) int {
 	w := &watchdog{def: def, paths: paths, ready: ready,
 		exits: make(chan exitEvent, 4), probes: make(chan probeResult, 1), forked: make(chan forkResult, 1),
 		sigc: make(chan os.Signal, 8),
-		st:   State{Name: name, PidFile: def.PidFile}}
+		st:   State{Name: name, PidFile: def.PidFile, StopSchedule: def.StopSchedule.String()}}
 	// Catch, never ignore: caught signals are reset to the default in the daemon,
 	// ignored ones would be inherited as SIG_IGN.
 	signal.Notify(w.sigc, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPIPE)
@@ -180,12 +180,17 @@ func (w *watchdog) setup() (int, string) {
 		if err := os.MkdirAll(dirOf(d.Log), 0o755); err != nil {
 			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
 		}
-		fd, err := unix.Open(d.Log, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o640)
+		f, err := OpenAppendSafe(d.Log, 0o640)
 		if err != nil {
-			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
+			return unsafeCode(err, 4), fmt.Sprintf("LOG %v", err)
 		}
-		w.log = os.NewFile(uintptr(fd), d.Log)
+		w.log = f
 		w.watchLog()
+	}
+	if !d.Forks {
+		if err := CheckWritable(d.PidFile); err != nil {
+			return unsafeCode(err, 4), fmt.Sprintf("PIDFILE %v", err)
+		}
 	}
 	return 0, ""
 }
@@ -432,6 +437,7 @@ func (w *watchdog) onProbe(r probeResult) (bool, int) {
 	}
 	// Not ready in time: stop what we started and leave nothing behind.
 	reason := fmt.Sprintf("not ready within START_TIMEOUT %v: READY %s: %v", w.def.StartTimeout, w.def.Ready, r.err)
+	reason = w.def.Redact("READY", w.def.Ready.Target, w.def.Redact("READY", w.def.Ready.String(), reason))
 	w.killDaemon()
 	w.st.Phase, w.st.Reason = PhaseStopped, reason
 	w.publish()
