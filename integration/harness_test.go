@@ -285,7 +285,24 @@ func innerMain(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "integration: a test helper did not build:\n%v\n", err)
 		}
 	}
-	return m.Run()
+	// A race-enabled svcwrap writes its race reports to files (svcwrap keeps
+	// GORACE): the watchdog's stderr is /dev/null, so this is the only way to see
+	// a race in it. Any report fails the run.
+	raceDir := filepath.Join(dir, "race")
+	if os.Getenv("SVCWRAP_RACE") == "1" {
+		os.MkdirAll(raceDir, 0o755)
+		os.Setenv("GORACE", "log_path="+filepath.Join(raceDir, "svcwrap"))
+	}
+	code := m.Run()
+	if reports, _ := filepath.Glob(filepath.Join(raceDir, "svcwrap*")); len(reports) > 0 {
+		for _, r := range reports {
+			b, _ := os.ReadFile(r)
+			fmt.Fprintf(os.Stderr, "integration: race report of svcwrap process %s:\n%s\n", filepath.Ext(r), b)
+		}
+		fmt.Fprintf(os.Stderr, "integration: FAIL: %d svcwrap process(es) reported data races (see above)\n", len(reports))
+		code = 1
+	}
+	return code
 }
 
 func goTool(env []string, args ...string) error {

@@ -67,11 +67,16 @@ func (p Paths) ensureRunDir() error {
 }
 
 // keptEnv is the part of the caller's environment svcwrap keeps: the locale, its own
-// overrides, and the variables Debian's init-functions use to decide about systemd.
+// overrides, the variables Debian's init-functions use to decide about systemd, and
+// GORACE, so that a race-enabled build of svcwrap (the integration suite's) reports
+// races of its watchdog, whose stderr is /dev/null, to a file. GORACE does nothing in
+// a normal build, and it is never passed to a daemon (the service environment is
+// built separately).
 func keptEnv(kv string) bool {
 	k, _, _ := strings.Cut(kv, "=")
 	return k == "LANG" || k == "LANGUAGE" || strings.HasPrefix(k, "LC_") ||
-		strings.HasPrefix(k, "SVCWRAP_") || k == "SYSTEMCTL_SKIP_REDIRECT" || k == "_SYSTEMCTL_SKIP_REDIRECT"
+		strings.HasPrefix(k, "SVCWRAP_") || k == "SYSTEMCTL_SKIP_REDIRECT" || k == "_SYSTEMCTL_SKIP_REDIRECT" ||
+		k == "GORACE"
 }
 
 // NormalizeEnv replaces svcwrap's own environment with the kept variables and the
