@@ -44,16 +44,40 @@ func (s *Service) Locked(fn func() error) error {
 func (s *Service) Start() (Status, bool, error) {
 	d := s.Def
 	cur := s.Inspect()
-	if cur.Code == lsb.Unknown {
+	if cur.Code == lsb.Unknown && !cur.lost {
 		return cur, false, lsb.Errorf(lsb.Failed, "%s", cur.Reason)
+	}
+	if cur.lost {
+		// No usable state file: a watchdog may still live (RUNDIR was removed under
+		// it). It must rewrite its state; starting another would start twice.
+		if wd, ok := s.watchdogOf(); ok {
+			if err := s.repairWatchdog(wd); err != nil {
+				return cur, false, lsb.Errorf(lsb.Failed, "%v; run stop, then start", err)
+			}
+			if cur = s.Inspect(); cur.WatchdogPID != 0 {
+				return cur, false, nil
+			}
+		}
 	}
 	if cur.Alive() {
 		if cur.State == "unsupervised" && d.Respawn != RespawnNo {
 			if err := s.adoptable(cur); err != nil {
 				return cur, false, err
 			}
+			if cur.lost {
+				// The watchdog adopts what the state file names: record the daemon
+				// found through the pidfile (its age is unknown).
+				s.Paths.SaveState(&State{Name: d.Name, Phase: PhaseDetached, Daemon: cur.daemon, PidFile: d.PidFile,
+					Reason: "adopted without a state file"})
+			}
 			_, err := s.spawnWatchdog(ModeAdopt)
 			return s.Inspect(), false, err
+		}
+		if cur.WatchdogPID != 0 && !d.Forks {
+			// Already running. A deleted or overwritten pidfile is rewritten.
+			if pf, err := ReadPidfile(d.PidFile); err != nil || pf == nil || pf.PID != cur.PID {
+				s.repairWatchdog(cur.watchdog)
+			}
 		}
 		return cur, false, nil // already running
 	}
@@ -73,7 +97,7 @@ func (s *Service) Start() (Status, bool, error) {
 // adoptable refuses to adopt a daemon while the state file is gone but a watchdog
 // still holds its lock: two watchdogs would respawn twice.
 func (s *Service) adoptable(cur Status) error {
-	if cur.WatchdogPID == 0 && watchdogLocked(s.Paths.wdLockFile(s.Def.Name)) {
+	if _, ok := s.watchdogOf(); cur.WatchdogPID == 0 && (ok || watchdogLocked(s.Paths.wdLockFile(s.Def.Name))) {
 		return lsb.Errorf(lsb.Failed, "the daemon (pid %d) has a watchdog that lost its state file; run stop, then start", cur.PID)
 	}
 	return nil
@@ -123,10 +147,10 @@ func (s *Service) spawnWatchdog(mode string) (int, error) {
 		msg := f[3] + s.logTail(off)
 		return 0, &lsb.Error{Code: lsb.Exit(code), Err: errors.New(msg)}
 	case errors.Is(rerr, os.ErrDeadlineExceeded):
-		s.cleanupAfterWatchdog()
+		s.cleanupAfterWatchdog(cmd.Process.Pid)
 		return 0, lsb.Errorf(lsb.Failed, "the watchdog did not report within %v; stopped what it started", bound)
 	default:
-		s.cleanupAfterWatchdog()
+		s.cleanupAfterWatchdog(cmd.Process.Pid)
 		return 0, lsb.Errorf(lsb.Failed, "the watchdog died before reporting; stopped what it started")
 	}
 }
@@ -146,8 +170,11 @@ func reap(cmd *exec.Cmd) {
 	}
 }
 
-// cleanupAfterWatchdog leaves nothing running after a start whose watchdog vanished.
-func (s *Service) cleanupAfterWatchdog() {
+// cleanupAfterWatchdog leaves nothing running after a start whose watchdog (pid wd,
+// reaped already) vanished: what it started may not be recorded yet, but it is in
+// the watchdog's session, which outlives it.
+func (s *Service) cleanupAfterWatchdog(wd int) {
+	killSession(wd, s.Def.StopSchedule)
 	s.stopProcesses()
 }
 
@@ -191,6 +218,15 @@ func (s *Service) stopProcesses() (bool, error) {
 		was = true
 		if err := stopWatchdog(st.Watchdog); err != nil {
 			return true, err
+		}
+	} else {
+		// No state file, or one that names no live watchdog: look for watchdogs in
+		// /proc, which would respawn the daemon under our feet (recover.go).
+		for _, wd := range findWatchdogs(d.Name, d.File) {
+			was = true
+			if err := stopWatchdog(wd); err != nil {
+				return true, err
+			}
 		}
 	}
 	// The watchdog may have respawned the daemon just before it left: read again.

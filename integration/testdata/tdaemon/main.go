@@ -46,6 +46,8 @@ var (
 	pidfile    = flag.String("pidfile", "", "pidfile written atomically by the -fork child")
 	lines      = flag.Int("lines", 0, "write N numbered lines to stdout at start")
 	stderrMsg  = flag.String("stderr", "", "write this line to stderr at start")
+	listenUnix = flag.String("listen-unix", "", "unix stream socket path to listen on (accepts and closes)")
+	listenWait = flag.Duration("listen-delay", 0, "start listening (-listen, -listen-unix) only after this long, like a slow daemon")
 )
 
 var caught = map[syscall.Signal]string{
@@ -136,6 +138,18 @@ func main() {
 		"pgid": syscall.Getpgrp(), "sid": getsid(), "t": t0, "children": kids,
 	})
 
+	if *listenWait > 0 && (*listen != "" || *listenUnix != "") {
+		time.Sleep(*listenWait) // simulates a daemon that takes a while to get ready
+	}
+	if *listenUnix != "" {
+		ln, err := net.Listen("unix", *listenUnix)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tdaemon: listen: %v\n", err)
+			os.Exit(1)
+		}
+		send(map[string]any{"ev": "listening", "addr": *listenUnix, "pid": os.Getpid()})
+		go serve(ln)
+	}
 	if *listen != "" {
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {
