@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // svcMarker is the env-file line that marks a service's daemons in /proc.
@@ -91,4 +93,13 @@ func (e *Env) checkInvariants(t testing.TB, name, want, when string) bool {
 		t.Errorf("%s: %s", when, s)
 	}
 	return len(errs) == 0
+}
+
+// killPid sends SIGKILL to pid and waits for its death.
+func killPid(t testing.TB, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %d: %v", pid, err)
+	}
+	waitExit(t, pid, 10*time.Second)
 }
