@@ -246,7 +246,15 @@ func (s *Service) stopProcesses() (bool, error) {
 // removePidfile removes the pidfile if it names pid (or nothing alive).
 func (s *Service) removePidfile(pid int) {
 	pf, err := ReadPidfile(s.Def.PidFile)
-	if err != nil || pf == nil {
+	if err != nil {
+		// Junk or a symlink where the pidfile belongs: remove the name (never
+		// what a symlink points to), so that a stopped service has no pidfile.
+		if fi, lerr := os.Lstat(s.Def.PidFile); lerr == nil && (fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0) {
+			os.Remove(s.Def.PidFile)
+		}
+		return
+	}
+	if pf == nil {
 		return
 	}
 	if pf.PID == pid || pid == 0 {

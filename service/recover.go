@@ -55,10 +55,10 @@ func (s *Service) watchdogOf() (ProcRef, bool) {
 	return ProcRef{}, false
 }
 
-// repairWatchdog asks a live watchdog whose state file is missing or damaged to
-// recreate RUNDIR, retake its lock and rewrite its state and pidfile (SIGHUP), and
-// waits, with a bound, until the state file names it again. The file has no event,
-// so this is a short bounded poll.
+// repairWatchdog asks a live watchdog whose state file or pidfile is missing or
+// damaged to recreate RUNDIR, retake its lock and rewrite its state and pidfile
+// (SIGHUP), and waits, with a bound, until the state file names it again and the
+// pidfile names the daemon. Files have no event, so this is a short bounded poll.
 func (s *Service) repairWatchdog(ref ProcRef) error {
 	p, err := ref.Open()
 	if err != nil {
@@ -72,13 +72,18 @@ func (s *Service) repairWatchdog(ref ProcRef) error {
 	wait := 500 * time.Microsecond
 	for {
 		if st, err := s.Paths.ReadState(s.Def.Name); err == nil && st != nil && st.Watchdog.PID == ref.PID && st.Watchdog.Start == ref.Start {
-			return nil
+			if s.Def.Forks || !st.Daemon.Alive() {
+				return nil
+			}
+			if pf, err := ReadPidfile(s.Def.PidFile); err == nil && pf != nil && pf.PID == st.Daemon.PID {
+				return nil
+			}
 		}
 		if exited, _ := p.Wait(time.Now().Add(wait)); exited {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return errors.New("the watchdog (pid " + strconv.Itoa(ref.PID) + ") did not rewrite its state file on SIGHUP")
+			return errors.New("the watchdog (pid " + strconv.Itoa(ref.PID) + ") did not rewrite its state file and pidfile on SIGHUP")
 		}
 		wait = min(wait*2, 50*time.Millisecond)
 	}

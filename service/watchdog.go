@@ -181,7 +181,11 @@ func (w *watchdog) setup() (int, string) {
 		}
 		fd, err := unix.Open(d.Log, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o640)
 		if err != nil {
-			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
+			code := 1 // a full disk is no privilege problem
+			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+				code = 4
+			}
+			return code, fmt.Sprintf("LOG %s: %v", d.Log, err)
 		}
 		w.log = os.NewFile(uintptr(fd), d.Log)
 	}
