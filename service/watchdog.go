@@ -125,11 +125,17 @@ func RunWatchdog(args []string) int {
 	if mode == ModeAdopt {
 		return w.adopt()
 	}
+	return w.start()
+}
+
+// start spawns the daemon and waits for START_WAIT, READY or PIDFILE.
+func (w *watchdog) start() int {
+	def := w.def
 	w.startedAt = time.Now()
 	if err := w.spawn(); err != nil {
 		w.st.Phase, w.st.Reason = PhaseStopped, "start failed: "+err.Error()
 		w.publish()
-		reportFail(ready, spawnExitCode(err), w.logStart, err.Error())
+		reportFail(w.ready, spawnExitCode(err), w.logStart, err.Error())
 		return 1
 	}
 	w.st.Phase = PhaseStarting
@@ -266,13 +272,12 @@ func (w *watchdog) spawn() error {
 func (w *watchdog) adopt() int {
 	old, err := w.paths.ReadState(w.def.Name)
 	if err != nil || old == nil || !old.Daemon.Alive() {
-		reportFail(w.ready, 1, 0, "nothing to adopt: the daemon is not running")
-		return 1
+		// It died between the CLI's look and ours: `start` means start it.
+		return w.start()
 	}
 	p, err := old.Daemon.Open()
 	if err != nil {
-		reportFail(w.ready, 1, 0, "cannot watch the daemon: "+err.Error())
-		return 1
+		return w.start()
 	}
 	w.st.Daemon, w.st.Started, w.st.Respawns, w.st.LastExit = old.Daemon, old.Started, old.Respawns, old.LastExit
 	w.watchAdopted(p)
@@ -291,6 +296,7 @@ func (w *watchdog) watchAdopted(p *Proc) {
 				break
 			}
 		}
+		p.Close()
 		w.exits <- exitEvent{pid: p.Ref.PID, code: -1}
 	}()
 }
