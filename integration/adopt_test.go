@@ -231,8 +231,25 @@ func TestForksYes(t *testing.T) {
 	}
 	e.checkInvariants(t, svc, "running", "after the forking daemon was respawned")
 
+	// Its watchdog killed: unsupervised; start adopts it; a death is respawned by
+	// running DAEMON again.
+	killWatchdog(t, e, ent.WatchdogPid)
+	wantUnsupervised(t, e, svc, st2.Pid)
+	wantCode(t, e.Run(svc, "start"), 0)
+	if got := e.Entry(t, svc); got.Pid != st2.Pid || got.WatchdogPid == 0 || got.State != "running" {
+		t.Fatalf("after adopting the forking daemon: %+v", got)
+	}
+	noNewStart(t, ev, st2.Pid)
+	killPid(t, st2.Pid)
+	st3 := ev.WaitFor(t, 20*time.Second, func(x Event) bool { return x.Ev == "start" && x.Pid != st2.Pid })
+	eventually(t, 20*time.Second, "the adopted forking daemon to be respawned", func() (bool, string) {
+		ent, err := e.EntryE(svc)
+		return err == nil && ent.Pid == st3.Pid && ent.State == "running", fmt.Sprintf("%+v %v", ent, err)
+	})
+	e.checkInvariants(t, svc, "running", "after the adopted forking daemon was respawned")
+
 	wantCode(t, e.Run(svc, "stop"), 0)
-	waitExit(t, st2.Pid, 10*time.Second)
+	waitExit(t, st3.Pid, 10*time.Second)
 	e.checkInvariants(t, svc, "stopped", "after stop")
 	wantCode(t, e.Run(svc, "status"), 3)
 }
@@ -303,4 +320,82 @@ func TestForksYesPidfileNeverWritten(t *testing.T) {
 	waitExit(t, st.Pid, 10*time.Second)
 	e.checkInvariants(t, svc, "stopped", "after the failed start")
 	checkCode(t, e.Run(svc, "status"), 3)
+}
+
+// A real self-daemonizing program from Debian with worker processes: nginx
+// with `daemon on`. svcwrap watches the master (PIDFILE); stop takes down its
+// whole process group.
+func TestForksYesNginx(t *testing.T) {
+	requireRoot(t, "nginx's master runs as root and its workers as nobody")
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx is not installed (scripts/install-test-deps.sh installs nginx-light)")
+	}
+	e := newEnv(t)
+	port := freePort(t)
+	pidfile := e.PidfilePath(svc)
+	dir := filepath.Join(e.Root, "nginx")
+	os.MkdirAll(dir, 0o755)
+	conf := filepath.Join(dir, "nginx.conf")
+	e.writeFile(conf, fmt.Sprintf(`daemon on;
+pid %[1]s;
+error_log %[2]s/error.log;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[2]s/body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+    server { listen 127.0.0.1:%[3]d; location / { return 200 "ok\n"; } }
+}
+`, pidfile, dir, port), 0o644)
+	e.Script(svc, fmt.Sprintf("DAEMON=\"%s -c %s -p %s/ -e %s/error.log\"\nFORKS=yes\nPIDFILE=%s\nREADY=\"http http://127.0.0.1:%d/\"\nSTART_WAIT=100ms\n",
+		bin, conf, dir, dir, pidfile, port), svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	if err := dialOnce("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Fatalf("nginx does not accept when start returned: %v", err)
+	}
+	master := e.Pid(t, svc)
+	if ent := e.Entry(t, svc); ent.Pid != master || ent.State != "running" || ent.WatchdogPid == 0 {
+		t.Fatalf("list %+v; want running with pid %d (the master)", ent, master)
+	}
+	// nginx overwrites its environment with its process title, so its processes
+	// are found by the session its master made (setsid).
+	session := func(sid int) []int {
+		var out []int
+		for _, pid := range allPids() {
+			if st, err := procStat(pid); err == nil && !st.Dead() && st.Session == sid {
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	if len(session(master)) < 2 {
+		t.Errorf("nginx master %d has no worker in its session: %v", master, session(master))
+	}
+
+	killPid(t, master) // the workers notice and exit; svcwrap runs DAEMON again
+	var master2 int
+	eventually(t, 30*time.Second, "nginx to be respawned", func() (bool, string) {
+		ent, err := e.EntryE(svc)
+		master2 = ent.Pid
+		return err == nil && ent.Pid != 0 && ent.Pid != master && ent.State == "running", fmt.Sprintf("%+v %v", ent, err)
+	})
+	eventually(t, 20*time.Second, "the respawned nginx to accept", func() (bool, string) {
+		err := dialOnce("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		return err == nil, fmt.Sprint(err)
+	})
+	if left := session(master); len(left) > 0 {
+		t.Errorf("processes of the killed nginx master %d left running next to the new one: %v", master, left)
+	}
+	wantCode(t, e.Run(svc, "stop"), 0)
+	waitExit(t, master2, 10*time.Second)
+	eventually(t, 10*time.Second, "every nginx process to exit", func() (bool, string) {
+		left := session(master2)
+		return len(left) == 0, fmt.Sprint(left)
+	})
+	e.checkInvariants(t, svc, "stopped", "after stop")
 }

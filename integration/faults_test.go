@@ -393,3 +393,27 @@ func TestFaultFullLogDisk(t *testing.T) {
 	e.checkInvariants(t, svc, "stopped", "failed start on a full disk")
 	recovers(t, e, svc, "after the full disk")
 }
+
+// The daemon's leader is killed but its children live on in its process group:
+// they are stopped before the respawn, so the service never runs twice.
+func TestFaultLeaderKilledGroupStopped(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	e.Script(svc, e.Daemon("-report", sock, "-children", "2")+"\nSTART_WAIT=100ms\n", svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	pid, wd := supervised(t, e, svc)
+	st := ev.WaitFor(t, 10*time.Second, func(x Event) bool { return x.Ev == "start" && x.Pid == pid })
+	killPid(t, pid)
+	for _, c := range st.Children {
+		waitExit(t, c, 15*time.Second)
+	}
+	st2 := ev.WaitFor(t, 15*time.Second, func(x Event) bool { return x.Ev == "start" && x.Pid != pid })
+	if st2.Ppid != wd || len(st2.Children) != 2 {
+		t.Errorf("respawn %s; want 2 children under watchdog %d", st2.Raw, wd)
+	}
+	if p := e.serviceProcs(svc); len(p.Daemons) != 3 {
+		t.Errorf("after the respawn: %v; want the new leader and its 2 children only", p)
+	}
+	wantCode(t, e.Run(svc, "stop"), 0)
+	e.checkInvariants(t, svc, "stopped", "after stop")
+}

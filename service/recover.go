@@ -200,3 +200,24 @@ func (w *watchdog) killStrayForks() {
 		}
 	}
 }
+
+// stopLeftovers stops what is left of the process group a dead daemon led (the
+// workers of an nginx whose master was killed keep its port): respawning next to
+// them would run the service twice, or fail to bind forever. The group's ID stays
+// reserved while it has members, so it cannot name anybody else's processes.
+func (w *watchdog) stopLeftovers(pgid int) {
+	if !groupAlive(pgid) {
+		return
+	}
+	w.logEvent("stopping what is left of process group %d of the dead daemon", pgid)
+	for _, step := range w.def.StopSchedule.Steps {
+		if step.Signal != 0 {
+			unix.Kill(-pgid, step.Signal)
+		}
+		if waitGroupEmpty(pgid, time.Now().Add(step.Timeout)) {
+			return
+		}
+	}
+	unix.Kill(-pgid, unix.SIGKILL)
+	waitGroupEmpty(pgid, time.Now().Add(watchdogStopTimeout))
+}

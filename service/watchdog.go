@@ -587,6 +587,7 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 		return false, 0
 	}
 	d := w.def
+	w.stopLeftovers(ev.pid) // recover.go
 	w.st.LastExit = ev.status
 	w.st.Daemon = ProcRef{}
 	w.child, w.adopted = nil, nil
