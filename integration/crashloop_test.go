@@ -27,7 +27,6 @@ func startTimes(t *testing.T, ev *Events, n int, bound time.Duration) []time.Tim
 }
 
 func TestCrashLoopBackoffGrowsThenFails(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	sock, ev := e.Reporter(t)
 	const delay = 50 * time.Millisecond
@@ -73,7 +72,6 @@ func TestCrashLoopBackoffGrowsThenFails(t *testing.T) {
 // RESPAWN_DELAY=0 respawns the first quick death at once but never loops
 // without a pause: later quick deaths still back off.
 func TestCrashLoopZeroDelayNoBusyLoop(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	sock, ev := e.Reporter(t)
 	e.Script(svc, e.Daemon("-report", sock, "-exit-after", "1ms", "-exit-code", "3")+
@@ -94,7 +92,6 @@ func TestCrashLoopZeroDelayNoBusyLoop(t *testing.T) {
 // A daemon that ran at least 10 s is respawned at once, and the backoff starts
 // again from RESPAWN_DELAY.
 func TestCrashLoopBackoffResetsAfterStableRun(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	sock, ev := e.Reporter(t)
 	e.Script(svc, e.Daemon("-report", sock)+"\nSTART_WAIT=0\nRESPAWN_DELAY=3s\nRESPAWN_LIMIT=10/60s\n", svcMarker(svc))

@@ -55,6 +55,20 @@ type stormStats struct {
 	commands, faults, violations atomic.Int64
 	mu                           sync.Mutex
 	messages                     []string
+	tally                        map[string]int // "verb exit N" -> count
+	failures                     []string       // a sample of non-zero exits, for the log
+}
+
+func (s *stormStats) record(verb string, r Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tally == nil {
+		s.tally = map[string]int{}
+	}
+	s.tally[fmt.Sprintf("%s exit %d", verb, r.Code)]++
+	if r.Code != 0 && r.Code != 137 && verb != "status" && verb != "reload" && verb != "force-reload" && len(s.failures) < 10 {
+		s.failures = append(s.failures, r.String())
+	}
 }
 
 func (s *stormStats) violation(format string, args ...any) {
@@ -81,6 +95,10 @@ func TestStress(t *testing.T) {
 	for i := 0; i < nsvc; i++ {
 		name := fmt.Sprintf("storm%d", i)
 		body := e.Daemon() + "\nSTART_WAIT=100ms\nRESPAWN_DELAY=10ms\nRESPAWN_LIMIT=1000/60s\nRELOAD_SIGNAL=HUP\nCOMMAND_HELLO=/bin/true\n"
+		if i == nsvc-1 { // one service with a READY probe
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			body = e.Daemon("-listen", addr) + "\nREADY=\"tcp " + addr + "\"\nSTART_WAIT=0\nRESPAWN_DELAY=10ms\nRESPAWN_LIMIT=1000/60s\nRELOAD_SIGNAL=HUP\nCOMMAND_HELLO=/bin/true\n"
+		}
 		if i%2 == 0 {
 			e.Script(name, body, svcMarker(name))
 		} else {
@@ -121,6 +139,7 @@ func TestStress(t *testing.T) {
 				r := a.wait(t)
 				inflight.Delete(a)
 				stats.commands.Add(1)
+				stats.record(verb, r)
 				ok := r.Err == nil && (containsInt(codes, r.Code) || r.Code == 128+int(syscall.SIGKILL))
 				if !ok {
 					stats.violation("%s: unexpected result: %s", name, r)
@@ -218,6 +237,10 @@ func TestStress(t *testing.T) {
 		dur, nsvc, workers, stats.commands.Load(), stats.faults.Load(), stats.violations.Load())
 	fmt.Println(summary)
 	t.Log(summary)
+	t.Logf("exit codes: %v", stats.tally)
+	for _, f := range stats.failures {
+		t.Logf("sample failure (expected under faults): %s", f)
+	}
 	for _, m := range stats.messages {
 		t.Error(m)
 	}
