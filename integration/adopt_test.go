@@ -399,3 +399,34 @@ http {
 	})
 	e.checkInvariants(t, svc, "stopped", "after stop")
 }
+
+// The watchdog of a FORKS=yes service died after the daemon wrote PIDFILE but
+// before the watchdog recorded it: the daemon is found through PIDFILE,
+// reported unsupervised, adopted by start (not started twice), stopped by stop.
+func TestForksYesWatchdogDiedBeforeRecording(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	pidfile := e.PidfilePath(svc)
+	e.Script(svc, e.Daemon("-fork", "-pidfile", pidfile, "-report", sock)+
+		"\nFORKS=yes\nPIDFILE="+pidfile+"\nSTART_WAIT=100ms\n", svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	pid := ev.WaitFor(t, 10*time.Second, isStart).Pid
+	ent := e.Entry(t, svc)
+	killWatchdog(t, e, ent.WatchdogPid)
+	// What the state file held while the watchdog waited for PIDFILE.
+	state := filepath.Join(e.RunDir, svc+".state")
+	e.writeFile(state, fmt.Sprintf(`{"name":%q,"phase":"starting","watchdog":{"pid":%d,"start":1},"daemon":{"pid":0,"start":0}}`+"\n", svc, ent.WatchdogPid), 0o644)
+	wantUnsupervised(t, e, svc, pid)
+	wantCode(t, e.Run(svc, "start"), 0)
+	if got := e.Entry(t, svc); got.Pid != pid || got.WatchdogPid == 0 || got.State != "running" {
+		t.Fatalf("after start: %+v; want pid %d adopted", got, pid)
+	}
+	noNewStart(t, ev, pid)
+	e.checkInvariants(t, svc, "running", "after adoption")
+
+	killWatchdog(t, e, e.Entry(t, svc).WatchdogPid)
+	e.writeFile(state, fmt.Sprintf(`{"name":%q,"phase":"starting","watchdog":{"pid":%d,"start":1},"daemon":{"pid":0,"start":0}}`+"\n", svc, ent.WatchdogPid), 0o644)
+	wantCode(t, e.Run(svc, "stop"), 0)
+	waitExit(t, pid, 10*time.Second)
+	e.checkInvariants(t, svc, "stopped", "after stop")
+}

@@ -70,6 +70,16 @@ func (s *Service) Inspect() Status {
 		out.Reason = ""
 		return out
 	}
+	if out.WatchdogPID == 0 && d.Forks {
+		// A FORKS=yes daemon writes PIDFILE itself: its watchdog may have died
+		// after the daemon wrote it but before recording it in the state.
+		if _, err := os.Lstat(d.PidFile); err == nil {
+			if p := s.inspectPidfile(out); p.Alive() {
+				p.lost, p.Reason = true, "found through "+d.PidFile+"; the state file did not record it"
+				return p
+			}
+		}
+	}
 	switch {
 	case out.WatchdogPID != 0 && st.Phase == PhaseBackoff:
 		out.State, out.Code = "respawning", lsb.DeadPidfile
@@ -131,6 +141,10 @@ func (s *Service) inspectPidfile(out Status) Status {
 		return out
 	}
 	if pf == nil {
+		return out
+	}
+	if !pf.Trusted {
+		out.State, out.Code, out.Reason = "dead", lsb.DeadPidfile, "pidfile not trusted: "+pf.Why
 		return out
 	}
 	if ref, ok := d.matchProgram(pf.PID); ok {
