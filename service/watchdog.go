@@ -630,12 +630,7 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 	}
 	delay := time.Duration(0)
 	if ran < quickDeath {
-		if w.backoff == 0 {
-			w.backoff = d.RespawnDelay
-		}
-		delay = w.backoff
-		// Never a busy loop, even with RESPAWN_DELAY=0: later quick deaths wait at least minBackoff.
-		w.backoff = min(max(w.backoff*2, minBackoff), maxBackoff)
+		delay, w.backoff = nextBackoff(w.backoff, d.RespawnDelay) // backoff.go
 	} else {
 		w.backoff = 0
 	}
