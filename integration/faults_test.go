@@ -417,3 +417,28 @@ func TestFaultLeaderKilledGroupStopped(t *testing.T) {
 	wantCode(t, e.Run(svc, "stop"), 0)
 	e.checkInvariants(t, svc, "stopped", "after stop")
 }
+
+// The CLI of a start is killed while READY is pending; a second start waits for
+// the first one's outcome instead of failing or returning early: when it
+// returns, the port accepts.
+func TestFaultKillCLIThenStart(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	e.Script(svc, e.Daemon("-report", sock, "-listen", addr, "-listen-delay", "1500ms")+
+		"\nREADY=\"tcp "+addr+"\"\nSTART_WAIT=0\n", svcMarker(svc))
+	a := e.runAsync(t, svc, "start")
+	st := ev.WaitFor(t, 20*time.Second, isStart) // the daemon runs, not ready yet
+	a.cmd.Process.Kill()
+	a.wait(t)
+	r := e.Run(svc, "start")
+	if err := dialOnce("tcp", addr); err != nil {
+		t.Errorf("second start returned before READY passed: %v", err)
+	}
+	wantCode(t, r, 0)
+	pid, _ := supervised(t, e, svc)
+	if pid != st.Pid {
+		t.Errorf("the second start replaced the daemon %d with %d", st.Pid, pid)
+	}
+	e.checkInvariants(t, svc, "running", "after the second start")
+}

@@ -59,6 +59,15 @@ func (s *Service) Start() (Status, bool, error) {
 			}
 		}
 	}
+	if cur.State == "starting" {
+		// Another start (whose CLI went away) is still in progress: wait for its end.
+		if cur = s.awaitStart(cur); cur.State == "starting" {
+			return cur, false, lsb.Errorf(lsb.Failed, "the watchdog (pid %d) is still starting the daemon after START_TIMEOUT", cur.WatchdogPID)
+		}
+		if !cur.Alive() {
+			return cur, false, lsb.Errorf(lsb.Failed, "a start already in progress failed: %s", cur.Reason)
+		}
+	}
 	if cur.Alive() {
 		if cur.State == "unsupervised" && d.Respawn != RespawnNo {
 			if err := s.adoptable(cur); err != nil {

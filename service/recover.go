@@ -221,3 +221,23 @@ func (w *watchdog) stopLeftovers(pgid int) {
 	unix.Kill(-pgid, unix.SIGKILL)
 	waitGroupEmpty(pgid, time.Now().Add(watchdogStopTimeout))
 }
+
+// awaitStart waits, bounded by START_TIMEOUT, for a start that is in progress
+// without its CLI (killed, or its terminal closed) to end, and returns the state
+// then. The state file has no event: this polls it with a growing interval, and
+// returns early when the watchdog exits.
+func (s *Service) awaitStart(cur Status) Status {
+	p, err := cur.watchdog.Open()
+	if err != nil {
+		return s.Inspect()
+	}
+	defer p.Close()
+	deadline := time.Now().Add(s.Def.StartTimeout + time.Second)
+	wait := time.Millisecond
+	for cur.State == "starting" && time.Now().Before(deadline) {
+		p.Wait(time.Now().Add(wait))
+		wait = min(wait*2, 100*time.Millisecond)
+		cur = s.Inspect()
+	}
+	return cur
+}
