@@ -14,6 +14,7 @@ package integration_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,7 @@ var stormVerbs = []struct {
 	{"try-restart", 5, []int{0, 1}},
 	{"reload", 10, []int{0, 7}},
 	{"force-reload", 5, []int{0, 7}},
-	{"status", 15, []int{0, 1, 3}},
+	{"status", 15, []int{0, 1, 3, 4}}, // 4: a corrupt state file and nothing running
 	{"hello", 8, []int{0}},
 }
 
@@ -160,7 +161,7 @@ func TestStress(t *testing.T) {
 			<-tm.C
 			name := names[randn(nsvc)]
 			p := e.serviceProcs(name)
-			switch randn(3) {
+			switch randn(6) {
 			case 0: // a CLI in flight
 				var victims []*asyncCmd
 				inflight.Range(func(k, _ any) bool { victims = append(victims, k.(*asyncCmd)); return true })
@@ -176,6 +177,18 @@ func TestStress(t *testing.T) {
 			case 2:
 				if len(p.Daemons) > 0 {
 					syscall.Kill(p.Daemons[randn(len(p.Daemons))], syscall.SIGKILL)
+					stats.faults.Add(1)
+				}
+			case 3: // a deleted pidfile
+				if os.Remove(e.PidfilePath(name)) == nil {
+					stats.faults.Add(1)
+				}
+			case 4: // a corrupt state file (written in place, as a broken disk or editor would)
+				if os.WriteFile(filepath.Join(e.RunDir, name+".state"), []byte("{\"name\":"), 0o644) == nil {
+					stats.faults.Add(1)
+				}
+			case 5: // RUNDIR vanishes, like a tmpfs /run after a reboot
+				if randn(4) == 0 && os.RemoveAll(e.RunDir) == nil {
 					stats.faults.Add(1)
 				}
 			}

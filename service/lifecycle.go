@@ -47,16 +47,15 @@ func (s *Service) Start() (Status, bool, error) {
 	if cur.Code == lsb.Unknown && !cur.lost {
 		return cur, false, lsb.Errorf(lsb.Failed, "%s", cur.Reason)
 	}
-	if cur.lost {
-		// No usable state file: a watchdog may still live (RUNDIR was removed under
-		// it). It must rewrite its state; starting another would start twice.
+	if cur.lost || cur.WatchdogPID == 0 {
+		// The state names no live watchdog, yet one may run: RUNDIR was removed
+		// under it, or a start or adoption whose CLI went away has not written the
+		// state yet. It must (re)write its state; starting another would start twice.
 		if wd, ok := s.watchdogOf(); ok {
 			if err := s.repairWatchdog(wd); err != nil {
 				return cur, false, lsb.Errorf(lsb.Failed, "%v; run stop, then start", err)
 			}
-			if cur = s.Inspect(); cur.WatchdogPID != 0 {
-				return cur, false, nil
-			}
+			cur = s.Inspect()
 		}
 	}
 	if cur.State == "starting" {
