@@ -227,14 +227,14 @@ func (s *Service) stopProcesses() (bool, error) {
 		if err := stopWatchdog(st.Watchdog); err != nil {
 			return true, err
 		}
-	} else {
-		// No state file, or one that names no live watchdog: look for watchdogs in
-		// /proc, which would respawn the daemon under our feet (recover.go).
-		for _, wd := range findWatchdogs(d.Name, d.File) {
-			was = true
-			if err := stopWatchdog(wd); err != nil {
-				return true, err
-			}
+	}
+	// Any other watchdog of this service (its state file lost with RUNDIR, or a
+	// start whose CLI went away before the state named it) would respawn the
+	// daemon under our feet: find them in /proc (recover.go).
+	for _, wd := range findWatchdogs(d.Name, d.File) {
+		was = true
+		if err := stopWatchdog(wd); err != nil {
+			return true, err
 		}
 	}
 	// The watchdog may have respawned the daemon just before it left: read again.
