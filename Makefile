@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X svcwrap/commands.Version=$(VERSION)
 # (svcwrap falls back to getent(1) for NSS users).
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit integration lint deps demo fuzz fuzz-ci install uninstall deb clean
+.PHONY: all build test unit integration lint deps demo fuzz fuzz-ci install uninstall deb clean stress
 
 all: build
 
@@ -81,3 +81,11 @@ deb:
 
 clean:
 	rm -rf bin dist
+
+# The storm and fault suite (integration/stress_test.go) for STRESS_TIME: random
+# verbs on several services while CLIs, watchdogs and daemons are SIGKILLed; it
+# prints commands run, faults injected and invariant violations (non-zero fails).
+# `make test` runs the same test with its short default (8s). SWTEST_SEED=N replays.
+STRESS_TIME ?= 60s
+stress:
+	CGO_ENABLED=1 STRESS_TIME=$(STRESS_TIME) $(GO) test -count=1 -v -timeout 30m -run '^TestStress$$' ./integration/

@@ -8,7 +8,6 @@ package integration_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,16 +64,6 @@ func (n *pkgNS) ansible(t *testing.T, module, args string) ansibleResult {
 	}
 	t.Logf("ansible -m %s -a %q: changed=%v", module, args, res.Changed)
 	return res
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func TestAnsibleSysvinitAndService(t *testing.T) {

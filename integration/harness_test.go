@@ -1394,3 +1394,14 @@ func (p *Proc) Wait(t testing.TB, timeout time.Duration) *os.ProcessState {
 		return nil
 	}
 }
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}

@@ -43,16 +43,48 @@ func (s *Service) Locked(fn func() error) error {
 func (s *Service) Start() (Status, bool, error) {
 	d := s.Def
 	cur := s.Inspect()
-	if cur.Code == lsb.Unknown {
+	if cur.Code == lsb.Unknown && !cur.lost {
 		return cur, false, lsb.Errorf(lsb.Failed, "%s", cur.Reason)
+	}
+	if cur.lost || cur.WatchdogPID == 0 {
+		// The state names no live watchdog, yet one may run: RUNDIR was removed
+		// under it, or a start or adoption whose CLI went away has not written the
+		// state yet. It must (re)write its state; starting another would start twice.
+		if wd, ok := s.watchdogOf(); ok {
+			if err := s.repairWatchdog(wd); err != nil {
+				return cur, false, lsb.Errorf(lsb.Failed, "%v; run stop, then start", err)
+			}
+			cur = s.Inspect()
+		}
+	}
+	if cur.State == "starting" {
+		// Another start (whose CLI went away) is still in progress: wait for its end.
+		if cur = s.awaitStart(cur); cur.State == "starting" {
+			return cur, false, lsb.Errorf(lsb.Failed, "the watchdog (pid %d) is still starting the daemon after START_TIMEOUT", cur.WatchdogPID)
+		}
+		if !cur.Alive() {
+			return cur, false, lsb.Errorf(lsb.Failed, "a start already in progress failed: %s", cur.Reason)
+		}
 	}
 	if cur.Alive() {
 		if cur.State == "unsupervised" && d.Respawn != RespawnNo {
 			if err := s.adoptable(cur); err != nil {
 				return cur, false, err
 			}
+			if cur.lost {
+				// The watchdog adopts what the state file names: record the daemon
+				// found through the pidfile (its age is unknown).
+				s.Paths.SaveState(&State{Name: d.Name, Phase: PhaseDetached, Daemon: cur.daemon, PidFile: d.PidFile,
+					Reason: "adopted without a state file"})
+			}
 			_, err := s.spawnWatchdog(ModeAdopt)
 			return s.Inspect(), false, err
+		}
+		if cur.WatchdogPID != 0 && !d.Forks {
+			// Already running. A deleted or overwritten pidfile is rewritten.
+			if pf, err := ReadPidfile(d.PidFile); err != nil || pf == nil || pf.PID != cur.PID {
+				s.repairWatchdog(cur.watchdog)
+			}
 		}
 		return cur, false, nil // already running
 	}
@@ -72,7 +104,7 @@ func (s *Service) Start() (Status, bool, error) {
 // adoptable refuses to adopt a daemon while the state file is gone but a watchdog
 // still holds its lock: two watchdogs would respawn twice.
 func (s *Service) adoptable(cur Status) error {
-	if cur.WatchdogPID == 0 && watchdogLocked(s.Paths.wdLockFile(s.Def.Name)) {
+	if _, ok := s.watchdogOf(); cur.WatchdogPID == 0 && (ok || watchdogLocked(s.Paths.wdLockFile(s.Def.Name))) {
 		return lsb.Errorf(lsb.Failed, "the daemon (pid %d) has a watchdog that lost its state file; run stop, then start", cur.PID)
 	}
 	return nil
@@ -122,10 +154,10 @@ func (s *Service) spawnWatchdog(mode string) (int, error) {
 		msg := f[3] + s.logTail(off)
 		return 0, &lsb.Error{Code: lsb.Exit(code), Err: errors.New(msg)}
 	case errors.Is(rerr, os.ErrDeadlineExceeded):
-		s.cleanupAfterWatchdog()
+		s.cleanupAfterWatchdog(cmd.Process.Pid)
 		return 0, lsb.Errorf(lsb.Failed, "the watchdog did not report within %v; stopped what it started", bound)
 	default:
-		s.cleanupAfterWatchdog()
+		s.cleanupAfterWatchdog(cmd.Process.Pid)
 		return 0, lsb.Errorf(lsb.Failed, "the watchdog died before reporting; stopped what it started")
 	}
 }
@@ -145,8 +177,11 @@ func reap(cmd *exec.Cmd) {
 	}
 }
 
-// cleanupAfterWatchdog leaves nothing running after a start whose watchdog vanished.
-func (s *Service) cleanupAfterWatchdog() {
+// cleanupAfterWatchdog leaves nothing running after a start whose watchdog (pid wd,
+// reaped already) vanished: what it started may not be recorded yet, but it is in
+// the watchdog's session, which outlives it.
+func (s *Service) cleanupAfterWatchdog(wd int) {
+	killSession(wd, s.Def.StopSchedule)
 	s.stopProcesses()
 }
 
@@ -192,6 +227,15 @@ func (s *Service) stopProcesses() (bool, error) {
 			return true, err
 		}
 	}
+	// Any other watchdog of this service (its state file lost with RUNDIR, or a
+	// start whose CLI went away before the state named it) would respawn the
+	// daemon under our feet: find them in /proc (recover.go).
+	for _, wd := range findWatchdogs(d.Name, d.File) {
+		was = true
+		if err := stopWatchdog(wd); err != nil {
+			return true, err
+		}
+	}
 	// The watchdog may have respawned the daemon just before it left: read again.
 	cur := s.Inspect()
 	var err error
@@ -209,7 +253,15 @@ func (s *Service) stopProcesses() (bool, error) {
 // removePidfile removes the pidfile if it names pid (or nothing alive).
 func (s *Service) removePidfile(pid int) {
 	pf, err := ReadPidfile(s.Def.PidFile)
-	if err != nil || pf == nil {
+	if err != nil {
+		// Junk or a symlink where the pidfile belongs: remove the name (never
+		// what a symlink points to), so that a stopped service has no pidfile.
+		if fi, lerr := os.Lstat(s.Def.PidFile); lerr == nil && (fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0) {
+			os.Remove(s.Def.PidFile)
+		}
+		return
+	}
+	if pf == nil {
 		return
 	}
 	if pf.PID == pid || pid == 0 {

@@ -44,6 +44,9 @@ type State struct {
 	Updated        time.Time `json:"updated"`
 }
 
+// errCorruptState marks a state file that exists but cannot be decoded.
+var errCorruptState = errors.New("corrupt state file")
+
 // ReadState reads RUNDIR/NAME.state; a missing file is (nil, nil).
 func (p Paths) ReadState(name string) (*State, error) {
 	b, err := ReadFileSafe(p.stateFile(name), 1<<20)
@@ -55,7 +58,7 @@ func (p Paths) ReadState(name string) (*State, error) {
 	}
 	var st State
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s: corrupt state file: %v", p.stateFile(name), err)
+		return nil, fmt.Errorf("%s: %w: %v", p.stateFile(name), errCorruptState, err)
 	}
 	return &st, nil
 }

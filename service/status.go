@@ -1,7 +1,9 @@
 package service
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -34,6 +36,7 @@ type Status struct {
 	HealthRestarts int
 	LastRestart    string
 	daemon         ProcRef
+	lost           bool // no usable state file: judged from the pidfile and /proc
 	watchdog       ProcRef
 	phase          Phase
 }
@@ -47,12 +50,12 @@ func (s *Service) Inspect() Status {
 	d := s.Def
 	out := Status{Name: d.Name, Definition: d.File}
 	st, err := s.Paths.ReadState(d.Name)
-	if err != nil {
+	if err != nil && !errors.Is(err, errCorruptState) {
 		out.State, out.Code, out.Reason = "unknown", lsb.Unknown, err.Error()
 		return out
 	}
 	if st == nil {
-		return s.inspectPidfile(out)
+		return s.inspectLost(out, err)
 	}
 	out.Respawns, out.LastExit, out.Reason, out.phase = st.Respawns, st.LastExit, st.Reason, st.Phase
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
@@ -73,6 +76,16 @@ func (s *Service) Inspect() Status {
 		out.Reason = ""
 		return out
 	}
+	if out.WatchdogPID == 0 && d.Forks {
+		// A FORKS=yes daemon writes PIDFILE itself: its watchdog may have died
+		// after the daemon wrote it but before recording it in the state.
+		if _, err := os.Lstat(d.PidFile); err == nil {
+			if p := s.inspectPidfile(out); p.Alive() {
+				p.lost, p.Reason = true, "found through "+d.PidFile+"; the state file did not record it"
+				return p
+			}
+		}
+	}
 	switch {
 	case out.WatchdogPID != 0 && st.Phase == PhaseBackoff:
 		out.State, out.Code = "respawning", lsb.DeadPidfile
@@ -88,6 +101,37 @@ func (s *Service) Inspect() Status {
 		if pf, _ := ReadPidfile(d.PidFile); pf != nil {
 			out.State, out.Code, out.Reason = "dead", lsb.DeadPidfile, "the daemon died; its pidfile "+d.PidFile+" remains"
 		}
+	}
+	return out
+}
+
+// inspectLost judges a service whose state file is missing or corrupt (stateErr)
+// from its pidfile and, when a daemon or a watchdog may be alive, from the
+// watchdogs' command lines in /proc (recover.go). The scan is skipped in the
+// common case of a stopped service: no pidfile and no watchdog lock held.
+func (s *Service) inspectLost(out Status, stateErr error) Status {
+	d := s.Def
+	out = s.inspectPidfile(out)
+	out.lost = true
+	_, pferr := os.Lstat(d.PidFile)
+	if stateErr != nil || pferr == nil || watchdogLocked(s.Paths.wdLockFile(d.Name)) {
+		if wd, ok := s.watchdogOf(); ok {
+			out.watchdog, out.WatchdogPID = wd, wd.PID
+			switch out.State {
+			case "unsupervised":
+				out.State = "running"
+			case "stopped", "dead":
+				out.State, out.Code = "respawning", lsb.DeadPidfile
+			}
+			out.Reason = "state file lost; start or a SIGHUP to the watchdog rewrites it"
+			return out
+		}
+	}
+	if stateErr != nil {
+		if out.Code == lsb.Stopped {
+			out.State, out.Code = "unknown", lsb.Unknown
+		}
+		out.Reason = strings.TrimPrefix(out.Reason+"; ", "; ") + stateErr.Error() + " (ignored; stop or start rewrites it)"
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,9 @@ const WatchdogArg = "__watchdog"
 // quickDeath is how long a daemon must run for its death to respawn at once and
 // reset the backoff (SPEC: RESPAWN_DELAY).
 const quickDeath = 10 * time.Second
+
+// minBackoff is the least wait after the second consecutive quick death.
+const minBackoff = 10 * time.Millisecond
 
 // maxBackoff caps the doubling of RESPAWN_DELAY.
 const maxBackoff = 30 * time.Second
@@ -74,7 +78,9 @@ type watchdog struct {
 	timer  *time.Timer
 	tkind  string // what the armed timer is for: "" (none), "startwait", "backoff"
 
+	wdLock    *os.File  // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
 	forkPID   int       // FORKS=yes: the foreground process, until it exits
+	forkStart uint64    // FORKS=yes: start time of the last foreground process (recover.go)
 	child     *exec.Cmd // the daemon when it is our child
 	adopted   *Proc     // the daemon when it was adopted
 	logStart  int64     // log size when the current start began (for the failure report)
@@ -125,11 +131,17 @@ func RunWatchdog(args []string) int {
 	if mode == ModeAdopt {
 		return w.adopt()
 	}
+	return w.start()
+}
+
+// start spawns the daemon and waits for START_WAIT, READY or PIDFILE.
+func (w *watchdog) start() int {
+	def := w.def
 	w.startedAt = time.Now()
 	if err := w.spawn(); err != nil {
 		w.st.Phase, w.st.Reason = PhaseStopped, "start failed: "+err.Error()
 		w.publish()
-		reportFail(ready, spawnExitCode(err), w.logStart, err.Error())
+		reportFail(w.ready, spawnExitCode(err), w.logStart, err.Error())
 		return 1
 	}
 	w.st.Phase = PhaseStarting
@@ -151,9 +163,11 @@ func (w *watchdog) setup() (int, string) {
 	if err := w.paths.ensureRunDir(); err != nil {
 		return 4, err.Error()
 	}
-	if _, err := holdWatchdogLock(w.paths.wdLockFile(d.Name)); err != nil {
+	lock, err := holdWatchdogLock(w.paths.wdLockFile(d.Name))
+	if err != nil {
 		return 1, fmt.Sprintf("another watchdog holds %s (%v)", w.paths.wdLockFile(d.Name), err)
 	}
+	w.wdLock = lock
 	// Nice is per thread on Linux and children inherit the forking thread's value:
 	// the loop goroutine stays on this thread, which alone gets NICE.
 	runtime.LockOSThread()
@@ -182,7 +196,11 @@ func (w *watchdog) setup() (int, string) {
 		}
 		f, err := OpenAppendSafe(d.Log, 0o640)
 		if err != nil {
-			return unsafeCode(err, 4), fmt.Sprintf("LOG %v", err)
+			code := 1 // a full disk is no privilege problem
+			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+				code = 4
+			}
+			return unsafeCode(err, code), fmt.Sprintf("LOG %v", err)
 		}
 		w.log = f
 		w.watchLog()
@@ -229,6 +247,9 @@ func (w *watchdog) spawn() error {
 	pid := cmd.Process.Pid
 	if d.Forks {
 		w.forkPID = pid
+		if ref, err := procRef(pid); err == nil {
+			w.forkStart = ref.Start
+		}
 		go func() {
 			cmd.Wait()
 			w.exits <- exitOf(pid, cmd.ProcessState)
@@ -253,13 +274,12 @@ func (w *watchdog) spawn() error {
 func (w *watchdog) adopt() int {
 	old, err := w.paths.ReadState(w.def.Name)
 	if err != nil || old == nil || !old.Daemon.Alive() {
-		reportFail(w.ready, 1, 0, "nothing to adopt: the daemon is not running")
-		return 1
+		// It died between the CLI's look and ours: `start` means start it.
+		return w.start()
 	}
 	p, err := old.Daemon.Open()
 	if err != nil {
-		reportFail(w.ready, 1, 0, "cannot watch the daemon: "+err.Error())
-		return 1
+		return w.start()
 	}
 	w.st.Daemon, w.st.Started, w.st.Respawns, w.st.LastExit = old.Daemon, old.Started, old.Respawns, old.LastExit
 	w.st.HealthRestarts, w.st.LastRestart = old.HealthRestarts, old.LastRestart
@@ -280,6 +300,7 @@ func (w *watchdog) watchAdopted(p *Proc) {
 				break
 			}
 		}
+		p.Close()
 		w.exits <- exitEvent{pid: p.Ref.PID, code: -1}
 	}()
 }
@@ -386,9 +407,12 @@ func (w *watchdog) runReady() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
 		wait := 5 * time.Millisecond
-		var err error
+		var err, last error
 		for {
 			err = w.probeOnce(ctx, d.Ready, d.ReadyArgv)
+			if err != nil && (ctx.Err() == nil || last == nil) {
+				last = err // an attempt cut short by the deadline says less than the one before
+			}
 			if err == nil || ctx.Err() != nil {
 				break
 			}
@@ -400,8 +424,8 @@ func (w *watchdog) runReady() {
 			t.Stop()
 			wait = min(wait*2, 500*time.Millisecond)
 		}
-		if err == nil && ctx.Err() != nil {
-			err = ctx.Err()
+		if err != nil {
+			err = last
 		}
 		w.probes <- probeResult{gen: gen, err: err}
 	}()
@@ -420,7 +444,10 @@ func (w *watchdog) probeOnce(ctx context.Context, p *Probe, argv []string) error
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: w.def.Cred}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("exec %s: %v: %s", argv[0], err, lastLine(out))
+		if l := lastLine(out); l != "" {
+			return fmt.Errorf("exec %s: %v: %s", argv[0], err, l)
+		}
+		return fmt.Errorf("exec %s: %v", argv[0], err)
 	}
 	return nil
 }
@@ -516,6 +543,7 @@ func (w *watchdog) onForked(r forkResult) (bool, int) {
 // spawnFailed: the daemon could not be (re)started. At start that fails the start;
 // later it counts as a quick death, so it backs off and RESPAWN_LIMIT ends a loop.
 func (w *watchdog) spawnFailed(err error) (bool, int) {
+	w.killStrayForks()
 	if w.st.Phase == PhaseStarting {
 		w.disarm()
 		w.st.Phase, w.st.Reason = PhaseStopped, "start failed: "+err.Error()
@@ -547,6 +575,14 @@ func (w *watchdog) onSignal(s syscall.Signal) (bool, int) {
 		// Detach: never respawn again, leave the daemon alone. `stop` uses this to
 		// take the watchdog out of the way before it stops the daemon itself.
 		w.disarm()
+		if w.def.Forks && w.st.Daemon.PID == 0 {
+			// Leaving while a FORKS=yes DAEMON is backgrounding itself: nobody
+			// would ever learn its PID, so stop what it started.
+			if w.forkPID != 0 {
+				unix.Kill(-w.forkPID, unix.SIGKILL)
+			}
+			w.killStrayForks()
+		}
 		w.st.Watchdog = ProcRef{}
 		if w.st.Phase == PhaseBackoff {
 			w.st.Phase = PhaseStopped
@@ -554,6 +590,7 @@ func (w *watchdog) onSignal(s syscall.Signal) (bool, int) {
 		w.publish()
 		return true, 0
 	case unix.SIGHUP:
+		w.repair() // recreate a vanished RUNDIR, lock and pidfile (recover.go)
 		w.publish()
 	}
 	return false, 0
@@ -571,6 +608,7 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 		return w.onHealthExit(ev)
 	}
 	d := w.def
+	w.stopLeftovers(ev.pid) // recover.go
 	w.st.LastExit = ev.status
 	w.st.Daemon = ProcRef{}
 	w.child, w.adopted = nil, nil
@@ -613,11 +651,7 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 	}
 	delay := time.Duration(0)
 	if ran < quickDeath {
-		if w.backoff == 0 {
-			w.backoff = d.RespawnDelay
-		}
-		delay = w.backoff
-		w.backoff = min(w.backoff*2, maxBackoff)
+		delay, w.backoff = nextBackoff(w.backoff, d.RespawnDelay) // backoff.go
 	} else {
 		w.backoff = 0
 	}
@@ -650,7 +684,12 @@ func (w *watchdog) respawn() (bool, int) {
 
 // publish writes the state file; status and list read it.
 func (w *watchdog) publish() {
-	if err := w.paths.SaveState(&w.st); err != nil {
+	err := w.paths.SaveState(&w.st)
+	if errors.Is(err, os.ErrNotExist) { // RUNDIR vanished (rm -rf, tmpfs /run remounted)
+		w.repair()
+		err = w.paths.SaveState(&w.st)
+	}
+	if err != nil {
 		w.logEvent("cannot save state: %v", err)
 	}
 }

@@ -55,6 +55,8 @@ var (
 	writeLines = flag.Int("write-lines", 0, "write N numbered lines (%09d then padding) to stdout, then report {\"ev\":\"written\"}")
 	lineSize   = flag.Int("line-size", 64, "bytes per -write-lines line, newline included (at least 11)")
 	writeEvery = flag.Duration("write-every", 0, "pause between -write-lines lines")
+	listenUnix = flag.String("listen-unix", "", "unix stream socket path to listen on (accepts and closes)")
+	listenWait = flag.Duration("listen-delay", 0, "start listening (-listen, -listen-unix) only after this long, like a slow daemon")
 )
 
 var caught = map[syscall.Signal]string{
@@ -145,6 +147,18 @@ func main() {
 		"pgid": syscall.Getpgrp(), "sid": getsid(), "t": t0, "children": kids,
 	})
 
+	if *listenWait > 0 && (*listen != "" || *listenUnix != "") {
+		time.Sleep(*listenWait) // simulates a daemon that takes a while to get ready
+	}
+	if *listenUnix != "" {
+		ln, err := net.Listen("unix", *listenUnix)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tdaemon: listen: %v\n", err)
+			os.Exit(1)
+		}
+		send(map[string]any{"ev": "listening", "addr": *listenUnix, "pid": os.Getpid()})
+		go serve(ln)
+	}
 	if *listen != "" {
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {
