@@ -81,13 +81,29 @@ func holdWatchdogLock(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
-	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
-		f.Close()
-		return nil, err
+	// A watchdog that just gave up or was stopped may still be in the kernel's exit
+	// path: /proc already shows it without a command line, but its files (and so
+	// this lock) are released a moment later. Wait for that, with a bound; the
+	// kernel has no event for "lock released" that a bounded wait could use.
+	deadline := time.Now().Add(wdLockWait)
+	pause := 500 * time.Microsecond
+	for {
+		lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+		err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
+		if err == nil {
+			return f, nil
+		}
+		if (err != unix.EAGAIN && err != unix.EACCES) || time.Now().After(deadline) {
+			f.Close()
+			return nil, err
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
 	}
-	return f, nil
 }
+
+// wdLockWait bounds how long a new watchdog waits for an exiting one's lock.
+const wdLockWait = 2 * time.Second
 
 // watchdogLocked reports whether some watchdog holds RUNDIR/NAME.wd.lock.
 func watchdogLocked(path string) bool {
