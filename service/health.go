@@ -149,17 +149,7 @@ func (w *watchdog) healthRespawn() (bool, int) {
 	w.health = healthState{gen: w.health.gen + 1}
 	w.st.HealthRestarts++
 	os.Remove(w.def.PidFile)
-	if err := w.spawn(); err != nil {
-		return w.spawnFailed(err)
-	}
-	if w.def.Forks {
-		return false, 0 // onForeground and onForked take it from here
-	}
-	w.st.Phase, w.st.Reason = PhaseRunning, ""
-	w.publish()
-	w.logEvent("restarted daemon (pid %d) after %s", w.st.Daemon.PID, reason)
-	w.armHealth()
-	return false, 0
+	return w.spawnAgain("restarted", reason)
 }
 
 // runCheck runs the CHECK probe once within ctx. An exec probe runs in its own

@@ -668,7 +668,12 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 func (w *watchdog) respawn() (bool, int) {
 	w.respawned = append(w.respawned, time.Now())
 	w.st.Respawns++
-	last := w.st.LastExit
+	return w.spawnAgain("respawned", describeLast(w.st.LastExit))
+}
+
+// spawnAgain starts a new daemon after a death (respawn) or a health restart and
+// logs the event "<what> daemon (pid N) after <why>".
+func (w *watchdog) spawnAgain(what, why string) (bool, int) {
 	if err := w.spawn(); err != nil {
 		return w.spawnFailed(err)
 	}
@@ -677,7 +682,7 @@ func (w *watchdog) respawn() (bool, int) {
 	}
 	w.st.Phase, w.st.Reason = PhaseRunning, ""
 	w.publish()
-	w.logEvent("respawned daemon (pid %d) after %s", w.st.Daemon.PID, describeLast(last))
+	w.logEvent("%s daemon (pid %d) after %s", what, w.st.Daemon.PID, why)
 	w.armHealth()
 	return false, 0
 }
