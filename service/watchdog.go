@@ -149,9 +149,10 @@ func (w *watchdog) setup() (int, string) {
 		return 1, fmt.Sprintf("another watchdog holds %s (%v)", w.paths.wdLockFile(d.Name), err)
 	}
 	// Nice is per thread on Linux and children inherit the forking thread's value:
-	// the loop goroutine stays on this thread, which alone gets NICE.
-	runtime.LockOSThread()
+	// the loop goroutine stays on this thread, which alone gets NICE. Without NICE
+	// it stays unlocked (a locked thread costs one more thread; see footprint.go).
 	if d.Nice != 0 {
+		runtime.LockOSThread()
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, d.Nice); err != nil {
 			return 4, fmt.Sprintf("NICE %d: %v", d.Nice, err)
 		}
@@ -228,7 +229,7 @@ func (w *watchdog) spawn() error {
 	if d.Forks {
 		w.forkPID = pid
 		go func() {
-			cmd.Wait()
+			waitChild(cmd)
 			w.exits <- exitOf(pid, cmd.ProcessState)
 		}()
 		return nil
@@ -237,7 +238,7 @@ func (w *watchdog) spawn() error {
 	w.st.Daemon, _ = procRef(pid)
 	w.st.Started = time.Now()
 	go func() {
-		cmd.Wait()
+		waitChild(cmd)
 		w.exits <- exitOf(pid, cmd.ProcessState)
 	}()
 	if err := WritePidfile(d.PidFile, pid); err != nil {
@@ -647,6 +648,7 @@ func (w *watchdog) reportOK() {
 		fmt.Fprintf(w.ready, "ok %d\n", w.st.Daemon.PID)
 		w.ready.Close()
 		w.ready = nil
+		settle()
 	}
 }
 
