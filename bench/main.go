@@ -34,6 +34,7 @@ type bench struct {
 	tmp     string
 	base    int // first TCP port
 	peers   bool
+	only    string
 	hub     *hub
 	results *results
 	log     func(format string, args ...any)
@@ -57,9 +58,10 @@ func inner() int {
 		bin    = flag.String("svcwrap", "bin/svcwrap", "the svcwrap binary under test")
 		peers  = flag.Bool("peers", true, "measure the peers (runit, supervisord, LSB script) where installed and root")
 		cmdStr = flag.String("cmd", "make bench", "the command line recorded in the report")
+		phases = flag.String("phases", "latency,footprint,scale", "which phases to run (for profiling one of them)")
 	)
 	flag.Parse()
-	b := &bench{quick: *quick, peers: *peers, results: newResults()}
+	b := &bench{quick: *quick, peers: *peers, results: newResults(), only: *phases}
 	b.log = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	}

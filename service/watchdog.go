@@ -365,28 +365,27 @@ func (w *watchdog) started() (bool, int) {
 }
 
 // runReady polls the READY probe until it passes or START_TIMEOUT runs out. There is
-// no event for "the port accepts", so this is a bounded poll with a growing interval.
+// no event for "the port accepts", so this is a bounded poll with a growing interval
+// (probeInterval).
 func (w *watchdog) runReady() {
 	w.probeGen++
-	gen, d := w.probeGen, w.def
-	deadline := w.startedAt.Add(d.StartTimeout)
+	gen, d, began := w.probeGen, w.def, w.startedAt
+	deadline := began.Add(d.StartTimeout)
 	go func() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
-		wait := 5 * time.Millisecond
 		var err error
 		for {
 			err = w.probeOnce(ctx, d.Ready, d.ReadyArgv)
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			t := time.NewTimer(wait)
+			t := time.NewTimer(probeInterval(time.Since(began)))
 			select {
 			case <-ctx.Done():
 			case <-t.C:
 			}
 			t.Stop()
-			wait = min(wait*2, 500*time.Millisecond)
 		}
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err()
