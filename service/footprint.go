@@ -27,9 +27,13 @@ func watchdogEnv() []string {
 }
 
 // settle collects the start's garbage and returns the freed pages to the kernel.
-// It runs once the start has been reported, so it never delays `start`.
-func settle() {
-	debug.FreeOSMemory()
+// It runs once the start has been reported, so it never delays `start`; a
+// RESPAWN=no watchdog exits right after its report (the CLI waits for that exit),
+// so it skips it.
+func (w *watchdog) settle() {
+	if w.st.Phase != PhaseUnwatched {
+		debug.FreeOSMemory()
+	}
 }
 
 // waitChild waits for our child cmd to exit and reaps it. The wait is on a pidfd

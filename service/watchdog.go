@@ -647,7 +647,7 @@ func (w *watchdog) reportOK() {
 		fmt.Fprintf(w.ready, "ok %d\n", w.st.Daemon.PID)
 		w.ready.Close()
 		w.ready = nil
-		settle()
+		w.settle()
 	}
 }
 
