@@ -115,6 +115,10 @@ func (b *bench) latencyPhase(systems []newSystem, z sizes) error {
 			}
 		}
 	}
+	b.results.note("start", "lsb", "returns before readiness")
+	b.results.note("start.ready", "lsb", "returns before readiness")
+	b.results.note("start", "supervisord", "startsecs=0: no readiness")
+	b.results.note("start.ready", "supervisord", "startsecs=0: no readiness")
 	// A young daemon (younger than svcwrap's 10 s quick-death window, runit's 1 s).
 	b.log("respawn of a young daemon")
 	for idx, s := range sys {

@@ -165,6 +165,7 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 		r.z.rounds, r.z.youngPeer, r.z.old, r.z.footprint, r.z.idle, r.z.scale)
 	fmt.Fprintf(&w, "- Every system runs the same daemon (benchd) on the same machine in the same run; `lsb` is a Debian init script with start-stop-daemon and /lib/lsb/init-functions (no supervisor: no respawn, no memory)\n\n")
 
+	w.WriteString(method)
 	fmt.Fprintf(&w, "Cells: median [min–max]; `×N` after a peer's figure is svcwrap's median divided by the peer's.\n\n")
 	cols := append(append([]string{}, systems...), "reference")
 	fmt.Fprintf(&w, "| measurement | unit | %s |\n", strings.Join(cols, " | "))
@@ -235,3 +236,25 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 	w.WriteString("\n")
 	return w.String()
 }
+
+// method is how the figures are taken, printed with every report.
+const method = `How: bench/ (make bench) builds benchd, the daemon every system runs, and
+floor, a minimal Go program; it runs under its own child subreaper (PID 1 here
+does not reap orphans) and fails if any process outlives it. benchd takes the
+wall-clock time in its first statement and after listen() and sends both over a
+datagram socket, so respawn is timed from the SIGKILL to the new daemon's first
+statement and to its port accepting, with no polling. Commands are timed from
+fork to exit, output captured; the floors (a trivial Go binary's exec; a
+fork+exec of benchd by floor) are sampled in the same rounds, interleaved with
+every system's start, status, list and stop. svcwrap services use
+START_WAIT=0, READY tcp, RESPAWN_DELAY=0, LOG=none; runit services have a
+./check script (bash /dev/tcp) as readiness and a ./run that execs benchd;
+supervisord programs have startsecs=0 and autorestart; the LSB script is the
+Debian skeleton (start-stop-daemon --background --make-pidfile, --retry
+TERM/10/KILL/5, status_of_proc). Memory is RssAnon (/proc/PID/status) and Pss
+(/proc/PID/smaps_rollup) of the supervising processes (svcwrap: the watchdog;
+runit: runsv; supervisord: the daemon, divided by its programs). Idle cost is
+the change of utime+stime and of the context switches of all threads over the
+idle window, scaled to a minute.
+
+`
