@@ -304,10 +304,22 @@ func (h *hub) wait(id int, kind string, bound time.Duration) (event, error) {
 	}
 }
 
-// freePorts finds n consecutive free loopback TCP ports.
+// freePorts finds n consecutive free loopback TCP ports below the ephemeral range,
+// where no client socket (a READY probe's, supervisorctl's) can take one first.
 func freePorts(n int) (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				low = v
+			}
+		}
+	}
+	if low-n <= 10000 {
+		return 0, fmt.Errorf("the ephemeral port range starts at %d: no room for %d ports below it", low, n)
+	}
 	for try := 0; try < 20; try++ {
-		base := 20000 + rand.Intn(30000)
+		base := 10000 + rand.Intn(low-n-10000)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
