@@ -59,7 +59,10 @@ func main() {
 	os.Exit(0)
 }
 
-// send writes one datagram, ignoring errors (the benchmark may be gone).
+// send writes one datagram, ignoring errors (the benchmark may be gone). The send
+// blocks (up to 5 s) while the benchmark's queue is full: a unix datagram socket
+// queues only net.unix.max_dgram_qlen (10) datagrams, and 200 daemons starting
+// at once send more.
 func send(sock, msg string) {
 	if sock == "" {
 		return
@@ -68,6 +71,8 @@ func send(sock, msg string) {
 	if err != nil {
 		return
 	}
-	syscall.Sendto(fd, []byte(msg), syscall.MSG_DONTWAIT, &syscall.SockaddrUnix{Name: sock})
+	tv := syscall.Timeval{Sec: 5}
+	syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv)
+	syscall.Sendto(fd, []byte(msg), 0, &syscall.SockaddrUnix{Name: sock})
 	syscall.Close(fd)
 }
