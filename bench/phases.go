@@ -134,8 +134,10 @@ func (b *bench) latencyPhase(systems []newSystem, z sizes) error {
 			return fmt.Errorf("%s: %v", s.Name(), err)
 		}
 	}
-	for r := 0; r < z.rounds; r++ {
-		for idx, s := range sys {
+	// Back to back per system: each daemon killed is the one just respawned (runit
+	// waits 1 s only for a daemon younger than 1 s).
+	for idx, s := range sys {
+		for r := 0; r < z.rounds; r++ {
 			if !s.Respawns() || (s.Name() != "svcwrap" && r >= z.youngPeer) {
 				continue
 			}
