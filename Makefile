@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X svcwrap/commands.Version=$(VERSION)
 # (svcwrap falls back to getent(1) for NSS users).
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit integration lint deps demo fuzz fuzz-ci install uninstall deb clean stress
+.PHONY: all build test unit integration lint deps demo fuzz fuzz-ci install uninstall deb clean stress bench
 
 all: build
 
@@ -34,7 +34,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 unit:
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./envfile/ ./lsb/ ./service/ ./commands/ ./cmd/...
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./envfile/ ./lsb/ ./service/ ./commands/ ./cmd/... ./bench/...
 
 integration:
 	CGO_ENABLED=1 SVCWRAP_RACE=1 $(GO) test -race -count=1 -timeout 20m ./integration/
@@ -89,3 +89,13 @@ clean:
 STRESS_TIME ?= 60s
 stress:
 	CGO_ENABLED=1 STRESS_TIME=$(STRESS_TIME) $(GO) test -count=1 -v -timeout 30m -run '^TestStress$$' ./integration/
+
+# svcwrap against runit, supervisord and a Debian LSB script, same daemon, same run
+# (bench/). BENCH_QUICK=1: a smoke run under a minute. BENCH_OUT=docs/benchmarks.md
+# regenerates the recorded results.
+BENCH_QUICK ?=
+BENCH_OUT   ?=
+bench: build
+	$(GO) build -trimpath -o bin/bench ./bench
+	bin/bench -svcwrap bin/svcwrap $(if $(BENCH_QUICK),-quick) $(if $(BENCH_OUT),-out $(BENCH_OUT)) \
+	  -cmd 'make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))$(if $(BENCH_OUT), BENCH_OUT=$(BENCH_OUT))'

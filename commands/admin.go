@@ -188,30 +188,10 @@ type listEntry struct {
 }
 
 func (c ListCmd) Run(env *adminEnv) error {
-	var entries []listEntry
-	for _, sd := range discover(env.paths) {
-		e := listEntry{Name: sd.name, Definition: sd.file}
-		def, err := service.Load(sd.name, sd.file, env.paths)
-		if err != nil {
-			e.State, e.Problem = "invalid", strings.SplitN(err.Error(), "\n", 2)[0]
-			if fb, ok := service.Fallback(sd.name, sd.file, env.paths); ok {
-				fillFromState(&e, (&service.Service{Def: fb, Paths: env.paths}).Inspect()) // it may still run
-			}
-			entries = append(entries, e)
-			continue
-		}
-		st := (&service.Service{Def: def, Paths: env.paths}).Inspect()
-		e.State, e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.State, st.PID, st.WatchdogPID, st.Respawns, st.LastExit
-		e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
-		if !st.Started.IsZero() && st.PID != 0 {
-			e.Started = st.Started.Format(time.RFC3339)
-		}
-		entries = append(entries, e)
-	}
+	defs := discover(env.paths)
+	entries := make([]listEntry, len(defs))
+	eachParallel(len(defs), func(i int) { entries[i] = listOne(env.paths, defs[i]) })
 	if c.JSON {
-		if entries == nil {
-			entries = []listEntry{}
-		}
 		enc := json.NewEncoder(env.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(entries)

@@ -37,6 +37,7 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths service.Paths,
 // definition is broken, so `list` still shows a daemon that runs.
 func fillFromState(e *listEntry, st service.Status) {
 	e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.PID, st.WatchdogPID, st.Respawns, st.LastExit
+	e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
 	if !st.Started.IsZero() && st.PID != 0 {
 		e.Started = st.Started.Format(time.RFC3339)
 	}

@@ -124,7 +124,7 @@ func (s *Service) spawnWatchdog(mode string) (int, error) {
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{Path: exe, Args: []string{"svcwrap", WatchdogArg, mode, d.Name, d.File},
-		Env: svcwrapEnv(), Dir: "/", ExtraFiles: []*os.File{w},
+		Env: watchdogEnv(), Dir: "/", ExtraFiles: []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	err = cmd.Start()
 	w.Close()

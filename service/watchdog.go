@@ -169,9 +169,10 @@ func (w *watchdog) setup() (int, string) {
 	}
 	w.wdLock = lock
 	// Nice is per thread on Linux and children inherit the forking thread's value:
-	// the loop goroutine stays on this thread, which alone gets NICE.
-	runtime.LockOSThread()
+	// the loop goroutine stays on this thread, which alone gets NICE. Without NICE
+	// it stays unlocked (a locked thread costs one more thread; see footprint.go).
 	if d.Nice != 0 {
+		runtime.LockOSThread()
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, d.Nice); err != nil {
 			return 4, fmt.Sprintf("NICE %d: %v", d.Nice, err)
 		}
@@ -251,7 +252,7 @@ func (w *watchdog) spawn() error {
 			w.forkStart = ref.Start
 		}
 		go func() {
-			cmd.Wait()
+			waitChild(cmd)
 			w.exits <- exitOf(pid, cmd.ProcessState)
 		}()
 		return nil
@@ -260,7 +261,7 @@ func (w *watchdog) spawn() error {
 	w.st.Daemon, _ = procRef(pid)
 	w.st.Started = time.Now()
 	go func() {
-		cmd.Wait()
+		waitChild(cmd)
 		w.exits <- exitOf(pid, cmd.ProcessState)
 	}()
 	if err := WritePidfile(d.PidFile, pid); err != nil {
@@ -398,15 +399,15 @@ func (w *watchdog) started() (bool, int) {
 }
 
 // runReady polls the READY probe until it passes or START_TIMEOUT runs out. There is
-// no event for "the port accepts", so this is a bounded poll with a growing interval.
+// no event for "the port accepts", so this is a bounded poll with a growing interval
+// (probeInterval).
 func (w *watchdog) runReady() {
 	w.probeGen++
-	gen, d := w.probeGen, w.def
-	deadline := w.startedAt.Add(d.StartTimeout)
+	gen, d, began := w.probeGen, w.def, w.startedAt
+	deadline := began.Add(d.StartTimeout)
 	go func() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
-		wait := 5 * time.Millisecond
 		var err, last error
 		for {
 			err = w.probeOnce(ctx, d.Ready, d.ReadyArgv)
@@ -416,13 +417,12 @@ func (w *watchdog) runReady() {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			t := time.NewTimer(wait)
+			t := time.NewTimer(probeInterval(time.Since(began)))
 			select {
 			case <-ctx.Done():
 			case <-t.C:
 			}
 			t.Stop()
-			wait = min(wait*2, 500*time.Millisecond)
 		}
 		if err != nil {
 			err = last
@@ -715,6 +715,7 @@ func (w *watchdog) reportOK() {
 		fmt.Fprintf(w.ready, "ok %d\n", w.st.Daemon.PID)
 		w.ready.Close()
 		w.ready = nil
+		w.settle()
 	}
 }
 

@@ -5,6 +5,14 @@
 //	/etc/init.d/NAME VERB ...           symlink mode (a link to svcwrap)
 //	svcwrap SUBCOMMAND ...              admin mode
 //	svcwrap __watchdog ...              the watchdog, started by svcwrap itself
+//
+// containermaxprocs=0: since Go 1.25 the runtime reads /proc/self/cgroup,
+// /proc/self/mountinfo and the cgroup CPU quota at every start, and keeps the quota
+// files open to follow the limit. svcwrap is exec'd for every `status` and is a
+// long-lived watchdog that needs one P: neither is worth four opens and a
+// mountinfo parse per exec, nor two fds held for ever.
+
+//go:debug containermaxprocs=0
 package main
 
 import (

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+type row struct {
+	key, title, unit string
+	vals             map[string][]float64
+	notes            map[string]string
+}
+
+type results struct {
+	mu    sync.Mutex
+	rows  []*row
+	byKey map[string]*row
+	z     sizes
+	load  [2]string
+}
+
+const (
+	refFloor = "floor"
+	refGo    = "idle Go (benchd)"
+)
+
+func newResults() *results {
+	r := &results{byKey: map[string]*row{}}
+	return r
+}
+
+// setSizes fixes the rows, whose titles name the sizes of the run.
+func (r *results) setSizes(z sizes) {
+	r.z = z
+	n, f, p := z.scale, z.footprint, z.parallel
+	for _, d := range [][3]string{
+		{"floor.exec", "Floor: exec of a trivial Go binary, call to return", "ms"},
+		{"floor.spawn", "Floor: fork+exec of benchd by a minimal Go program, to benchd's first statement", "ms"},
+		{"respawn.old", "Respawn of a daemon older than 10 s: SIGKILL to the new daemon's first statement", "ms"},
+		{"respawn.old.listen", "… and to its TCP port accepting again", "ms"},
+		{"respawn.young", "Respawn of a daemon younger than 10 s (svcwrap RESPAWN_DELAY=0): SIGKILL to first statement", "ms"},
+		{"respawn.young.listen", "… and to its TCP port accepting again", "ms"},
+		{"status", "`status` of a running service", "ms"},
+		{"list.1", "`list` (`sv status`, `supervisorctl status`), 1 service defined", "ms"},
+		{"list.n.stopped", fmt.Sprintf("`list`, %d services defined, stopped", n), "ms"},
+		{"list.n.running", fmt.Sprintf("`list`, %d services running", n), "ms"},
+		{"start", "`start` (START_WAIT=0, READY tcp; runit ./check) minus the daemon's own time to listen", "ms"},
+		{"start.ready", "`start` (as above): from the daemon's listen() to the return", "ms"},
+		{"stop", "`stop` of a daemon that exits at once on SIGTERM, call to return", "ms"},
+		{"mem.anon.1", "Private memory (RssAnon) of one supervisor", "kB"},
+		{"mem.pss.1", "Pss of one supervisor", "kB"},
+		{"mem.anon.n", fmt.Sprintf("RssAnon per service, %d running (supervisord: its total / %d)", f, f), "kB"},
+		{"mem.pss.n", fmt.Sprintf("Pss per service, %d running", f), "kB"},
+		{"size", "Binary size", "kB"},
+		{"idle.ticks", "Idle supervisor: CPU ticks per minute", "ticks/min"},
+		{"idle.ctxsw", "Idle supervisor: context switches per minute (all threads)", "/min"},
+		{"scale.start.seq", fmt.Sprintf("Start %d services one after another (total)", n), "s"},
+		{"scale.stop.seq", fmt.Sprintf("Stop %d services one after another (total)", n), "s"},
+		{"scale.start.par", fmt.Sprintf("Start %d services, %d at a time (total)", n, p), "s"},
+		{"scale.stop.par", fmt.Sprintf("Stop %d services, %d at a time (total)", n, p), "s"},
+	} {
+		rw := &row{key: d[0], title: d[1], unit: d[2], vals: map[string][]float64{}, notes: map[string]string{}}
+		r.rows = append(r.rows, rw)
+		r.byKey[d[0]] = rw
+	}
+}
+
+func (r *results) add(key, sys string, v float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rw := r.byKey[key]; rw != nil {
+		rw.vals[sys] = append(rw.vals[sys], v)
+	}
+}
+
+func (r *results) note(key, sys, note string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rw := r.byKey[key]; rw != nil {
+		rw.notes[sys] = note
+	}
+}
+
+type stat struct {
+	n                int
+	min, median, max float64
+}
+
+func summarize(v []float64) stat {
+	if len(v) == 0 {
+		return stat{}
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{len(s), s[0], med, s[len(s)-1]}
+}
+
+func (r *results) median(key, sys string) (float64, bool) {
+	rw := r.byKey[key]
+	if rw == nil || len(rw.vals[sys]) == 0 {
+		return 0, false
+	}
+	return summarize(rw.vals[sys]).median, true
+}
+
+func num(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case a >= 1:
+		return fmt.Sprintf("%.2f", v)
+	case a == 0:
+		return "0"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+// target is one goal of issue 7: svcwrap's median against a floor of the same run
+// (factor × floor) or an absolute limit.
+type target struct {
+	key, what string
+	floor     string
+	factor    float64
+	limit     float64
+}
+
+var targets = []target{
+	{key: "respawn.old", what: "respawn, old daemon", floor: "floor.spawn", factor: 2.5},
+	{key: "respawn.young", what: "respawn, young daemon, RESPAWN_DELAY=0", floor: "floor.spawn", factor: 2.5},
+	{key: "status", what: "`status`", floor: "floor.exec", factor: 2},
+	{key: "stop", what: "`stop`, TERM-honouring daemon", floor: "floor.exec", factor: 3},
+	{key: "start.ready", what: "`start` returns after the daemon's listen()", floor: "floor.exec", factor: 3},
+	{key: "list.n.running", what: "`list` over the scale services (running)", floor: "floor.exec", factor: 10},
+	{key: "list.n.stopped", what: "`list` over the scale services (stopped)", floor: "floor.exec", factor: 10},
+	{key: "mem.anon.1", what: "one watchdog, private (RssAnon)", limit: 1024},
+	{key: "mem.pss.n", what: "Pss per watchdog, many running", limit: 1536},
+	{key: "idle.ticks", what: "idle watchdog, CPU ticks per minute", limit: 0},
+	{key: "idle.ctxsw", what: "idle watchdog, context switches per minute", limit: 6},
+}
+
+func (b *bench) report(machine, cmdline string, took time.Duration, systems []string) string {
+	r := b.results
+	var w strings.Builder
+	mode := "full"
+	if b.quick {
+		mode = "quick (smoke: few samples, numbers not meaningful)"
+	}
+	fmt.Fprintf(&w, "# svcwrap benchmarks\n\n")
+	fmt.Fprintf(&w, "Generated by `%s` (bench/, %s run); do not edit by hand.\n\n", cmdline, mode)
+	fmt.Fprintf(&w, "- Machine: %s\n", machine)
+	fmt.Fprintf(&w, "- Date: %s; the run took %v; load average %s at the start, %s at the end\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), took.Round(time.Second), r.load[0], r.load[1])
+	fmt.Fprintf(&w, "- Samples: %d interleaved rounds of each command; %d young respawns for peers that wait 1 s; %d old daemons; %d services for memory; idle window %v; %d services for scale\n",
+		r.z.rounds, r.z.youngPeer, r.z.old, r.z.footprint, r.z.idle, r.z.scale)
+	fmt.Fprintf(&w, "- Every system runs the same daemon (benchd) on the same machine in the same run; `lsb` is a Debian init script with start-stop-daemon and /lib/lsb/init-functions (no supervisor: no respawn, no memory)\n\n")
+
+	w.WriteString(method)
+	fmt.Fprintf(&w, "Cells: median [min–max]; `×N` after a peer's figure is svcwrap's median divided by the peer's.\n\n")
+	cols := append(append([]string{}, systems...), "reference")
+	fmt.Fprintf(&w, "| measurement | unit | %s |\n", strings.Join(cols, " | "))
+	fmt.Fprintf(&w, "|---|---|%s\n", strings.Repeat("---|", len(cols)))
+	for _, rw := range r.rows {
+		var cells []string
+		sv, haveSv := r.median(rw.key, "svcwrap")
+		for _, c := range cols {
+			var cell string
+			sysName := c
+			if c == "reference" {
+				if len(rw.vals[refFloor]) > 0 {
+					sysName = refFloor
+				} else {
+					sysName = refGo
+				}
+			}
+			if v := rw.vals[sysName]; len(v) > 0 {
+				st := summarize(v)
+				cell = num(st.median)
+				if st.n > 1 {
+					cell += " [" + num(st.min) + "–" + num(st.max) + "]"
+				}
+				if c != "svcwrap" && c != "reference" && haveSv && st.median > 0 {
+					cell += fmt.Sprintf(" ×%s", num(sv/st.median))
+				}
+				if c == "reference" && sysName == refGo {
+					cell += " (idle Go program)"
+				}
+			} else {
+				cell = "–"
+			}
+			if n := rw.notes[sysName]; n != "" {
+				cell += " (" + n + ")"
+			}
+			cells = append(cells, cell)
+		}
+		fmt.Fprintf(&w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
+	}
+
+	fmt.Fprintf(&w, "\n## Targets (issue 7), svcwrap's medians against floors of this run\n\n")
+	fmt.Fprintf(&w, "| target | limit | svcwrap | ratio to floor | |\n|---|---|---|---|---|\n")
+	for _, t := range targets {
+		rw := r.byKey[t.key]
+		v, ok := r.median(t.key, "svcwrap")
+		if !ok {
+			fmt.Fprintf(&w, "| %s | | not measured | | |\n", t.what)
+			continue
+		}
+		limit, lim, ratio := t.limit, "", ""
+		if t.floor != "" {
+			f, ok := r.median(t.floor, refFloor)
+			if !ok {
+				continue
+			}
+			limit = t.factor * f
+			lim = fmt.Sprintf("%s × floor %s = %s %s", num(t.factor), num(f), num(limit), rw.unit)
+			ratio = num(v/f) + "×"
+		} else {
+			lim = fmt.Sprintf("≤ %s %s", num(limit), rw.unit)
+		}
+		verdict := "meets"
+		if v > limit {
+			verdict = "**misses**"
+		}
+		fmt.Fprintf(&w, "| %s | %s | %s %s | %s | %s |\n", t.what, lim, num(v), rw.unit, ratio, verdict)
+	}
+	w.WriteString("\n")
+	return w.String()
+}
+
+// method is how the figures are taken, printed with every report.
+const method = `How: bench/ (make bench) builds benchd, the daemon every system runs, and
+floor, a minimal Go program; it runs under its own child subreaper (PID 1 here
+does not reap orphans) and fails if any process outlives it. benchd takes the
+wall-clock time in its first statement and after listen() and sends both over a
+datagram socket, so respawn is timed from the SIGKILL to the new daemon's first
+statement and to its port accepting, with no polling. Commands are timed from
+fork to exit, output captured; the floors (a trivial Go binary's exec; a
+fork+exec of benchd by floor) are sampled in the same rounds, interleaved with
+every system's start, status, list and stop. svcwrap services use
+START_WAIT=0, READY tcp, RESPAWN_DELAY=0, LOG=none; runit services have a
+./check script (bash /dev/tcp) as readiness and a ./run that execs benchd;
+supervisord programs have startsecs=0 and autorestart; the LSB script is the
+Debian skeleton (start-stop-daemon --background --make-pidfile, --retry
+TERM/10/KILL/5, status_of_proc). Memory is RssAnon (/proc/PID/status) and Pss
+(/proc/PID/smaps_rollup) of the supervising processes (svcwrap: the watchdog;
+runit: runsv; supervisord: the daemon, divided by its programs). Idle cost is
+the change of utime+stime and of the context switches of all threads over the
+idle window, scaled to a minute.
+
+`
