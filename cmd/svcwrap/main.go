@@ -21,14 +21,13 @@ import (
 	"strings"
 
 	"svcwrap/commands"
-	"svcwrap/service"
 )
 
 func main() {
 	args := os.Args
 	switch {
-	case len(args) > 1 && args[1] == service.WatchdogArg:
-		os.Exit(service.RunWatchdog(args[2:]))
+	case len(args) > 1 && args[1] == commands.WatchdogArg:
+		os.Exit(commands.RunWatchdog(args[2:]))
 	case len(args) > 1 && strings.Contains(args[1], "/"):
 		os.Exit(commands.RunScript(args[1], args[2:]))
 	case filepath.Base(args[0]) != "svcwrap":
