@@ -223,6 +223,12 @@ func (s *Service) stopProcesses() (bool, error) {
 	was := false
 	if st, _ := s.Paths.ReadState(d.Name); st != nil && st.Watchdog.Alive() {
 		was = true
+		// Fast path (stopall.go): the watchdog stops everything and exits.
+		if sameBinary(st.Watchdog) && stopAllWatchdog(st.Watchdog, s.watchdogSchedule(st)) && s.stoppedByWatchdog(st) {
+			return true, nil
+		}
+		// Slow path: the watchdog detaches (or is killed), then the CLI stops
+		// whatever still lives.
 		if err := stopWatchdog(st.Watchdog); err != nil {
 			return true, err
 		}

@@ -589,6 +589,8 @@ func (w *watchdog) onSignal(s syscall.Signal) (bool, int) {
 		}
 		w.publish()
 		return true, 0
+	case stopAllSignal:
+		return w.onStopAll() // stopall.go
 	case unix.SIGHUP:
 		w.repair() // recreate a vanished RUNDIR, lock and pidfile (recover.go)
 		w.publish()
