@@ -4,6 +4,7 @@ package commands
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -149,7 +150,24 @@ func verbOr(v string) string {
 
 // firstLine reads the first line of a file, for recognising script-mode definitions.
 func firstLine(path string) string {
-	f, err := os.Open(path)
+	// The common case with open, read and close only (os.Open also tries to add
+	// the file to the runtime poller: list does this for every file in INITDIR).
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	var buf [512]byte
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err == nil && n >= 0 {
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 || n < len(buf) {
+			if i < 0 {
+				i = n // one line and no newline: that is all there was
+			}
+			return strings.TrimRight(string(buf[:i]), "\r\n")
+		}
+	}
+	f, err := os.Open(path) // a line longer than the buffer, or EINTR
 	if err != nil {
 		return ""
 	}

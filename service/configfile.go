@@ -6,7 +6,6 @@ package service
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,8 +27,7 @@ func readConfigFile(path string) ([]byte, *Problem) {
 	if err != nil {
 		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
@@ -45,7 +43,7 @@ func readConfigFile(path string) ([]byte, *Problem) {
 	if st.Size > MaxDefinitionSize {
 		return nil, &Problem{File: path, Msg: fmt.Sprintf("too large: %d bytes, at most %d (1 MiB) are accepted", st.Size, MaxDefinitionSize)}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxDefinitionSize+1))
+	b, err := readAllFd(fd, path, st.Size, MaxDefinitionSize+1)
 	if err != nil {
 		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
 	}
