@@ -191,7 +191,8 @@ type listEntry struct {
 func (c ListCmd) Run(env *adminEnv) error {
 	defs := discover(env.paths)
 	entries := make([]listEntry, len(defs))
-	eachParallel(len(defs), func(i int) { entries[i] = listOne(env.paths, defs[i]) })
+	ls := service.NewLister(env.paths)
+	eachParallel(len(defs), func(i int) { entries[i] = listOne(ls, env.paths, defs[i]) })
 	// One write at the end: tabwriter writes cell by cell (16 syscalls a line).
 	out := bufio.NewWriterSize(env.out, 64<<10)
 	if c.JSON {
