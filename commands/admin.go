@@ -240,11 +240,18 @@ func discover(paths service.Paths) []serviceDef {
 	seen := map[string]bool{}
 	var out []serviceDef
 	if ents, err := os.ReadDir(paths.InitDir); err == nil {
+		var cand []serviceDef
 		for _, e := range ents {
-			p := filepath.Join(paths.InitDir, e.Name())
-			if e.Type().IsRegular() && isScript(p) {
-				seen[e.Name()] = true
-				out = append(out, serviceDef{e.Name(), p})
+			if e.Type().IsRegular() {
+				cand = append(cand, serviceDef{e.Name(), filepath.Join(paths.InitDir, e.Name())})
+			}
+		}
+		script := make([]bool, len(cand)) // each is a file read: one goroutine per CPU
+		eachParallel(len(cand), func(i int) { script[i] = isScript(cand[i].file) })
+		for i, sd := range cand {
+			if script[i] {
+				seen[sd.name] = true
+				out = append(out, sd)
 			}
 		}
 	}

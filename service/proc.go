@@ -98,8 +98,8 @@ func atoiBytes(b []byte) int {
 	return n
 }
 
-// readProcFile reads a small /proc file into buf with open, read and close only.
-// A file that does not fit is an error.
+// readProcFile reads a small one-line /proc file into buf with open, read and
+// close only. A file that does not fit is an error.
 func readProcFile(path string, buf []byte) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -119,6 +119,11 @@ func readProcFile(path string, buf []byte) ([]byte, error) {
 			return buf[:n], nil
 		}
 		n += m
+		if n < len(buf) && buf[n-1] == '\n' {
+			// /proc/PID/stat is one line, produced whole by the first read:
+			// no second read to see the end.
+			return buf[:n], nil
+		}
 	}
 	return nil, fmt.Errorf("%s: longer than %d bytes", path, len(buf))
 }

@@ -13,7 +13,7 @@ import (
 // file, fcntl again), five syscalls per file for nothing. Errors read like the
 // os.File ones ("read PATH: ...").
 func readAllFd(fd int, path string, size, limit int64) ([]byte, error) {
-	n := min(max(size+1, 512), limit) // size+1: the end shows in the second read
+	n := min(max(size+1, 512), limit) // size+1: room to see the end
 	buf := make([]byte, 0, n)
 	for int64(len(buf)) < limit {
 		if len(buf) == cap(buf) {
@@ -31,6 +31,11 @@ func readAllFd(fd int, path string, size, limit int64) ([]byte, error) {
 			break
 		}
 		buf = buf[:len(buf)+m]
+		if int64(m) < end-int64(len(buf)-m) && int64(len(buf)) >= size {
+			// A short read of a regular file that gave all fstat saw is its end:
+			// the read that would return 0 is not needed.
+			break
+		}
 	}
 	return buf, nil
 }
