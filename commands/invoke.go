@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -58,7 +57,7 @@ func RunSymlink(argv0 string, args []string) int {
 	return invokeAs(name, filepath.Join(paths.ConfDir, name), argv0, args)
 }
 
-var rcPrefix = regexp.MustCompile(`^[SK][0-9][0-9]`)
+var rcPrefix = lazyRE(`^[SK][0-9][0-9]`)
 
 // ServiceNameFromLink follows the symlink chain from path until the next step is no
 // longer a symlink, and returns the base name of the last link.
@@ -83,7 +82,7 @@ func ServiceNameFromLink(path string) string {
 	name := filepath.Base(last)
 	if last == path {
 		// Not a symlink at all (a copy or a hard link): strip an rc prefix.
-		name = rcPrefix.ReplaceAllString(name, "")
+		name = rcPrefix().ReplaceAllString(name, "")
 	}
 	return name
 }

@@ -35,7 +35,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -43,9 +42,9 @@ import (
 )
 
 var (
-	refRE    = regexp.MustCompile(`\$[({]{0,2}([A-Z0-9_]+)`) // what godotenv may expand
-	dollarRE = regexp.MustCompile(`(^|[^\\])\$[({]`)         // an unescaped "${" or "$("
-	braceRE  = regexp.MustCompile(`^\$\{[A-Z0-9_]+\}`)       // the only valid one
+	refRE    = lazyRE(`\$[({]{0,2}([A-Z0-9_]+)`) // what godotenv may expand
+	dollarRE = lazyRE(`(^|[^\\])\$[({]`)         // an unescaped "${" or "$("
+	braceRE  = lazyRE(`^\$\{[A-Z0-9_]+\}`)       // the only valid one
 )
 
 // shellChars may not appear in an unquoted value: in sh they would end the
@@ -305,7 +304,7 @@ func (p *parser) godotenv(key, stmt string, quoted bool) (string, error) {
 	var prelude strings.Builder
 	// Escapes only remove backslashes or turn \n and \r into line ends, so
 	// without backslashes refRE finds every name godotenv may expand.
-	for _, m := range refRE.FindAllStringSubmatch(strings.ReplaceAll(stmt[len(key)+1:], `\`, ""), -1) {
+	for _, m := range refRE().FindAllStringSubmatch(strings.ReplaceAll(stmt[len(key)+1:], `\`, ""), -1) {
 		fmt.Fprintf(&prelude, "%s='\x00%s\x00'\n", m[1], m[1])
 	}
 	m, err := godotenv.Unmarshal(prelude.String() + stmt)
@@ -338,8 +337,8 @@ func (p *parser) checkExpansion(key string, start int, s string) error {
 	if strings.IndexByte(s, '$') < 0 {
 		return nil
 	}
-	for _, m := range dollarRE.FindAllStringIndex(s, -1) {
-		if i := m[1] - 2; !braceRE.MatchString(s[i:]) {
+	for _, m := range dollarRE().FindAllStringIndex(s, -1) {
+		if i := m[1] - 2; !braceRE().MatchString(s[i:]) {
 			return p.errorf(start+strings.Count(s[:i], "\n"),
 				"unsupported expansion in the value of %s: only $NAME and ${NAME} with NAME in [A-Z0-9_] (write \\$ for a literal $)", key)
 		}
