@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,13 +191,19 @@ type listEntry struct {
 func (c ListCmd) Run(env *adminEnv) error {
 	defs := discover(env.paths)
 	entries := make([]listEntry, len(defs))
-	eachParallel(len(defs), func(i int) { entries[i] = listOne(env.paths, defs[i]) })
+	ls := service.NewLister(env.paths)
+	eachParallel(len(defs), func(i int) { entries[i] = listOne(ls, env.paths, defs[i]) })
+	// One write at the end: tabwriter writes cell by cell (16 syscalls a line).
+	out := bufio.NewWriterSize(env.out, 64<<10)
 	if c.JSON {
-		enc := json.NewEncoder(env.out)
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		if err := enc.Encode(entries); err != nil {
+			return err
+		}
+		return out.Flush()
 	}
-	tw := tabwriter.NewWriter(env.out, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESPAWNS\tLAST EXIT\tLAST RESTART")
 	for _, e := range entries {
 		pid, up := "-", "-"
@@ -219,7 +226,10 @@ func (c ListCmd) Run(env *adminEnv) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, e.State, pid, up, e.Respawns, last, restart)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
 type serviceDef struct{ name, file string }
@@ -230,11 +240,18 @@ func discover(paths service.Paths) []serviceDef {
 	seen := map[string]bool{}
 	var out []serviceDef
 	if ents, err := os.ReadDir(paths.InitDir); err == nil {
+		var cand []serviceDef
 		for _, e := range ents {
-			p := filepath.Join(paths.InitDir, e.Name())
-			if e.Type().IsRegular() && isScript(p) {
-				seen[e.Name()] = true
-				out = append(out, serviceDef{e.Name(), p})
+			if e.Type().IsRegular() {
+				cand = append(cand, serviceDef{e.Name(), filepath.Join(paths.InitDir, e.Name())})
+			}
+		}
+		script := make([]bool, len(cand)) // each is a file read: one goroutine per CPU
+		eachParallel(len(cand), func(i int) { script[i] = isScript(cand[i].file) })
+		for i, sd := range cand {
+			if script[i] {
+				seen[sd.name] = true
+				out = append(out, sd)
 			}
 		}
 	}

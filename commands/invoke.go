@@ -4,12 +4,12 @@ package commands
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -57,7 +57,7 @@ func RunSymlink(argv0 string, args []string) int {
 	return invokeAs(name, filepath.Join(paths.ConfDir, name), argv0, args)
 }
 
-var rcPrefix = regexp.MustCompile(`^[SK][0-9][0-9]`)
+var rcPrefix = lazyRE(`^[SK][0-9][0-9]`)
 
 // ServiceNameFromLink follows the symlink chain from path until the next step is no
 // longer a symlink, and returns the base name of the last link.
@@ -82,7 +82,7 @@ func ServiceNameFromLink(path string) string {
 	name := filepath.Base(last)
 	if last == path {
 		// Not a symlink at all (a copy or a hard link): strip an rc prefix.
-		name = rcPrefix.ReplaceAllString(name, "")
+		name = rcPrefix().ReplaceAllString(name, "")
 	}
 	return name
 }
@@ -149,7 +149,24 @@ func verbOr(v string) string {
 
 // firstLine reads the first line of a file, for recognising script-mode definitions.
 func firstLine(path string) string {
-	f, err := os.Open(path)
+	// The common case with open, read and close only (os.Open also tries to add
+	// the file to the runtime poller: list does this for every file in INITDIR).
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	var buf [512]byte
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err == nil && n >= 0 {
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 || n < len(buf) {
+			if i < 0 {
+				i = n // one line and no newline: that is all there was
+			}
+			return strings.TrimRight(string(buf[:i]), "\r\n")
+		}
+	}
+	f, err := os.Open(path) // a line longer than the buffer, or EINTR
 	if err != nil {
 		return ""
 	}

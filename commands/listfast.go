@@ -10,9 +10,9 @@ import (
 )
 
 // listOne loads and inspects one service for `list`.
-func listOne(paths service.Paths, sd serviceDef) listEntry {
+func listOne(ls *service.Lister, paths service.Paths, sd serviceDef) listEntry {
 	e := listEntry{Name: sd.name, Definition: sd.file}
-	def, err := service.Load(sd.name, sd.file, paths)
+	def, err := ls.Load(sd.name, sd.file)
 	if err != nil {
 		e.State, e.Problem = "invalid", strings.SplitN(err.Error(), "\n", 2)[0]
 		if fb, ok := service.Fallback(sd.name, sd.file, paths); ok {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"unicode"
 
@@ -38,7 +37,7 @@ const (
 	rcStopSeq  = "01"
 )
 
-var serviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var serviceNameRE = lazyRE(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // reservedNames are names that init.d tools treat specially (`service
 // --status-all` and sysv-rc skip them) or that would make svcwrap itself.
@@ -59,7 +58,7 @@ func ValidateServiceName(name string) error {
 		return fmt.Errorf("service name %q contains a slash; give the bare name, e.g. %q", name, filepath.Base(name))
 	case strings.HasPrefix(name, "."):
 		return fmt.Errorf("service name %q starts with a dot (hidden files are not services)", name)
-	case !serviceNameRE.MatchString(name):
+	case !serviceNameRE().MatchString(name):
 		return fmt.Errorf("service name %q may only hold letters, digits, '.', '_' and '-', and must start with a letter or digit (no '/', no spaces, no '@')", name)
 	case strings.HasSuffix(name, ".sh"):
 		return fmt.Errorf("service name %q ends in .sh: sysv-rc sources such scripts with sh instead of running them", name)

@@ -35,7 +35,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -43,9 +42,9 @@ import (
 )
 
 var (
-	refRE    = regexp.MustCompile(`\$[({]{0,2}([A-Z0-9_]+)`) // what godotenv may expand
-	dollarRE = regexp.MustCompile(`(^|[^\\])\$[({]`)         // an unescaped "${" or "$("
-	braceRE  = regexp.MustCompile(`^\$\{[A-Z0-9_]+\}`)       // the only valid one
+	refRE    = lazyRE(`\$[({]{0,2}([A-Z0-9_]+)`) // what godotenv may expand
+	dollarRE = lazyRE(`(^|[^\\])\$[({]`)         // an unescaped "${" or "$("
+	braceRE  = lazyRE(`^\$\{[A-Z0-9_]+\}`)       // the only valid one
 )
 
 // shellChars may not appear in an unquoted value: in sh they would end the
@@ -262,7 +261,7 @@ func (p *parser) statement() error {
 		}
 		stmt = key + "=" + val
 	}
-	value, err := p.godotenv(key, stmt, quoted)
+	value, err := p.value(key, stmt, quoted)
 	if err != nil {
 		return p.errorf(start, "cannot parse the value of %s", key)
 	}
@@ -270,6 +269,30 @@ func (p *parser) statement() error {
 	p.file.Vars = append(p.file.Vars, p.vars[key])
 	p.advance(end + 1)
 	return nil
+}
+
+// fastValues is false only in the test that checks value against godotenv.
+var fastValues = true
+
+// value is the value of stmt, a single KEY=VALUE statement, as godotenv gives it.
+// A value without $ or \ needs none of godotenv's work, which is most values and
+// most of the time of `list` (regular expressions): godotenv would trim the white
+// space around an unquoted value (statement already cut off its comment) and
+// return a quoted one as it is, the NUL before its closing quote aside. A
+// single-quoted value takes no escapes or expansions, so only \ matters there.
+func (p *parser) value(key, stmt string, quoted bool) (string, error) {
+	raw := stmt[len(key)+1:]
+	switch {
+	case !fastValues || strings.IndexByte(raw, '\\') >= 0:
+	case quoted && raw[0] == '\'':
+		return raw[1 : len(raw)-2], nil
+	case strings.IndexByte(raw, '$') >= 0:
+	case quoted:
+		return raw[1 : len(raw)-2], nil
+	default:
+		return strings.TrimFunc(raw, isSpace), nil
+	}
+	return p.godotenv(key, stmt, quoted)
 }
 
 // godotenv parses stmt, a single KEY=VALUE statement, with godotenv. Every
@@ -281,7 +304,7 @@ func (p *parser) godotenv(key, stmt string, quoted bool) (string, error) {
 	var prelude strings.Builder
 	// Escapes only remove backslashes or turn \n and \r into line ends, so
 	// without backslashes refRE finds every name godotenv may expand.
-	for _, m := range refRE.FindAllStringSubmatch(strings.ReplaceAll(stmt[len(key)+1:], `\`, ""), -1) {
+	for _, m := range refRE().FindAllStringSubmatch(strings.ReplaceAll(stmt[len(key)+1:], `\`, ""), -1) {
 		fmt.Fprintf(&prelude, "%s='\x00%s\x00'\n", m[1], m[1])
 	}
 	m, err := godotenv.Unmarshal(prelude.String() + stmt)
@@ -311,8 +334,11 @@ func (p *parser) lookup(name string) string {
 
 // checkExpansion rejects "${" and "$(" that do not start ${NAME}.
 func (p *parser) checkExpansion(key string, start int, s string) error {
-	for _, m := range dollarRE.FindAllStringIndex(s, -1) {
-		if i := m[1] - 2; !braceRE.MatchString(s[i:]) {
+	if strings.IndexByte(s, '$') < 0 {
+		return nil
+	}
+	for _, m := range dollarRE().FindAllStringIndex(s, -1) {
+		if i := m[1] - 2; !braceRE().MatchString(s[i:]) {
 			return p.errorf(start+strings.Count(s[:i], "\n"),
 				"unsupported expansion in the value of %s: only $NAME and ${NAME} with NAME in [A-Z0-9_] (write \\$ for a literal $)", key)
 		}

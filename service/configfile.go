@@ -6,7 +6,6 @@ package service
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,13 +22,19 @@ const MaxLineLength = 64 << 10
 // readConfigFile reads a definition or env file, enforcing the size bounds and, when
 // running as root, the ownership and mode rules of checkTrusted. It never blocks on
 // a FIFO or a device: the file is opened non-blocking and must be a regular file.
-func readConfigFile(path string) ([]byte, *Problem) {
+func readConfigFile(path string) ([]byte, *Problem) { return readConfigFileWith(path, nil) }
+
+// readConfigFile is readConfigFile with the Lister's shared facts, if any.
+func (l *loader) readConfigFile(path string) ([]byte, *Problem) {
+	return readConfigFileWith(path, l.ls)
+}
+
+func readConfigFileWith(path string, ls *Lister) ([]byte, *Problem) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
@@ -37,15 +42,21 @@ func readConfigFile(path string) ([]byte, *Problem) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, &Problem{File: path, Msg: "not a regular file"}
 	}
-	if os.Geteuid() == 0 {
-		if p := checkTrusted(path, &st); p != nil {
+	euid := 0
+	if ls != nil {
+		euid = ls.euid
+	} else {
+		euid = os.Geteuid()
+	}
+	if euid == 0 {
+		if p := checkTrusted(path, &st, ls); p != nil {
 			return nil, p
 		}
 	}
 	if st.Size > MaxDefinitionSize {
 		return nil, &Problem{File: path, Msg: fmt.Sprintf("too large: %d bytes, at most %d (1 MiB) are accepted", st.Size, MaxDefinitionSize)}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxDefinitionSize+1))
+	b, err := readAllFd(fd, path, st.Size, MaxDefinitionSize+1)
 	if err != nil {
 		return nil, &Problem{File: path, Msg: "cannot read: " + err.Error()}
 	}
@@ -80,7 +91,8 @@ func checkConfigData(path string, b []byte) *Problem {
 // and so must the directory holding it (as named, and after symlinks are resolved),
 // unless that directory is sticky (/tmp): there, nobody but root can replace a file
 // root owns. Each refusal names the command that fixes it.
-func checkTrusted(path string, st *unix.Stat_t) *Problem {
+// With a Lister (list), what is known of each directory is found once.
+func checkTrusted(path string, st *unix.Stat_t, ls *Lister) *Problem {
 	if st.Uid != 0 {
 		return &Problem{File: path, Msg: fmt.Sprintf("owned by uid %d, not root, and svcwrap runs as root: anyone who can change it could run commands as root; fix: chown root:root %s", st.Uid, path)}
 	}
@@ -88,11 +100,21 @@ func checkTrusted(path string, st *unix.Stat_t) *Problem {
 		return &Problem{File: path, Msg: fmt.Sprintf("writable by group or others (mode %04o), and svcwrap runs as root: fix: chmod go-w %s", st.Mode&0o7777, path)}
 	}
 	dirs := []string{filepath.Dir(path)}
-	if real, err := filepath.EvalSymlinks(path); err == nil && filepath.Dir(real) != dirs[0] {
+	if ls != nil {
+		if real, err := ls.realDir(path); err == nil && real != dirs[0] {
+			dirs = append(dirs, real)
+		}
+	} else if real, err := filepath.EvalSymlinks(path); err == nil && filepath.Dir(real) != dirs[0] {
 		dirs = append(dirs, filepath.Dir(real))
 	}
 	for _, dir := range dirs {
-		if why, fix := untrustedDir(dir); why != "" {
+		why, fix := "", ""
+		if ls != nil {
+			why, fix = ls.untrusted(dir)
+		} else {
+			why, fix = untrustedDir(dir)
+		}
+		if why != "" {
 			return &Problem{File: path, Msg: fmt.Sprintf("lies in %s, which %s: anyone who can replace the file could run commands as root; fix: %s", dir, why, fix)}
 		}
 	}

@@ -51,6 +51,9 @@ type Definition struct {
 	Path    string   // Argv[0] resolved on the fixed PATH; "" when PathErr is set
 	PathErr error    // the program is not installed (LSB exit 5)
 
+	daemonLine int  // DAEMON's line
+	pathLater  bool // Path is not resolved yet (a Lister's definition: call program())
+
 	// HostProblems are facts about this host rather than mistakes in the file:
 	// DAEMON's program is not installed, USER or GROUP does not exist. status and
 	// stop still work; start refuses (see Runnable) and check warns.
@@ -148,6 +151,7 @@ type loader struct {
 	def      *Definition
 	problems []Problem
 	raw      *envfile.File // the definition before ${VAR} took values from the env files
+	ls       *Lister       // list's loader: shared facts, and no host lookups (see Lister)
 }
 
 func (l *loader) add(file string, line int, key, format string, args ...any) {
@@ -245,6 +249,9 @@ func (l *loader) loadEnv(f *envfile.File, paths Paths) map[string]string {
 	} else {
 		for _, dir := range paths.Defaults {
 			p := filepath.Join(dir, d.Name)
+			if l.ls != nil && !l.ls.mayHave(dir, d.Name) {
+				continue
+			}
 			if _, err := os.Stat(p); err == nil {
 				d.EnvFiles = append(d.EnvFiles, p)
 			}
@@ -259,7 +266,7 @@ func (l *loader) loadEnv(f *envfile.File, paths Paths) map[string]string {
 	}
 	vars := map[string]string{}
 	for _, p := range d.EnvFiles {
-		data, prob := readConfigFile(p)
+		data, prob := l.readConfigFile(p)
 		if prob != nil {
 			l.problems = append(l.problems, *prob)
 			continue

@@ -205,13 +205,11 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	} else if argv, err := splitCommand(daemon.Value, d.Env); err != nil {
 		l.add(file, daemon.Line, "DAEMON", "%v", err)
 	} else {
-		d.Argv = argv
-		d.Path, d.PathErr = ResolveProgram(argv[0])
-		if d.PathErr != nil && d.leaks("DAEMON", d.PathErr.Error()) {
-			d.PathErr = errors.New("its program is not installed (" + d.secretMsg("DAEMON") + ")")
-		}
-		if d.PathErr != nil {
-			d.HostProblems = append(d.HostProblems, Problem{File: file, Line: daemon.Line, Key: "DAEMON", Msg: d.PathErr.Error()})
+		d.Argv, d.daemonLine = argv, daemon.Line
+		if l.ls != nil {
+			d.pathLater = true // list: only if status needs it (see Lister)
+		} else {
+			d.resolveProgram()
 		}
 	}
 	if ready != nil {
@@ -248,7 +246,7 @@ func (l *loader) keys(f *envfile.File, env map[string]string, paths Paths) {
 	if d.StartWait > d.StartTimeout {
 		l.add(file, 0, "START_WAIT", "%v is longer than START_TIMEOUT %v", d.StartWait, d.StartTimeout)
 	}
-	if d.User != "" || d.Group != "" {
+	if (d.User != "" || d.Group != "") && l.ls == nil { // list does not need them (see Lister)
 		uname := d.User
 		if uname == "" {
 			uname = "root"
@@ -385,4 +383,25 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// resolveProgram finds DAEMON's program on PATH: Path, or PathErr and a HostProblem.
+func (d *Definition) resolveProgram() {
+	d.Path, d.PathErr = ResolveProgram(d.Argv[0])
+	if d.PathErr != nil && d.leaks("DAEMON", d.PathErr.Error()) {
+		d.PathErr = errors.New("its program is not installed (" + d.secretMsg("DAEMON") + ")")
+	}
+	if d.PathErr != nil {
+		d.HostProblems = append(d.HostProblems, Problem{File: d.File, Line: d.daemonLine, Key: "DAEMON", Msg: d.PathErr.Error()})
+	}
+}
+
+// program is DAEMON's resolved program, "" when it is not installed. A definition
+// that a Lister loaded resolves it here, the first time it is needed.
+func (d *Definition) program() string {
+	if d.pathLater {
+		d.pathLater = false
+		d.resolveProgram()
+	}
+	return d.Path
 }

@@ -32,13 +32,16 @@ type procStat struct {
 }
 
 // readStat parses /proc/PID/stat. comm may contain spaces and parentheses, so the
-// fields are counted from the last ')'.
+// fields are counted from the last ')'. It is read with bare syscalls into a buffer
+// on the stack: `list` reads two of these per service, and os.ReadFile costs an
+// fstat, a second read and a heap buffer each time.
 func readStat(pid int) (procStat, error) {
 	var st procStat
 	if pid <= 0 {
 		return st, os.ErrNotExist
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var buf [2048]byte // the whole line is at most ~1100 bytes (52 fields, comm of 16)
+	b, err := readProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return st, err
 	}
@@ -46,17 +49,83 @@ func readStat(pid int) (procStat, error) {
 	if i < 0 || i+2 >= len(b) {
 		return st, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
-	f := bytes.Fields(b[i+2:])
-	// f[0] is field 3 (state); field N is f[N-3].
-	if len(f) < 20 || len(f[0]) != 1 {
+	// Fields 3 (state) to 22 (starttime), separated by single spaces.
+	var f [20][]byte
+	rest := b[i+2:]
+	for n := range f {
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			j = len(rest)
+		}
+		f[n] = bytes.TrimSpace(rest[:j])
+		if j == len(rest) && n < len(f)-1 {
+			return st, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		}
+		rest = rest[min(j+1, len(rest)):]
+	}
+	if len(f[0]) != 1 {
 		return st, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	st.State = f[0][0]
-	st.PPID, _ = strconv.Atoi(string(f[1]))
-	st.PGID, _ = strconv.Atoi(string(f[2]))
-	st.Session, _ = strconv.Atoi(string(f[3]))
+	st.PPID = atoiBytes(f[1])
+	st.PGID = atoiBytes(f[2])
+	st.Session = atoiBytes(f[3])
 	st.Start, err = strconv.ParseUint(string(f[19]), 10, 64)
 	return st, err
+}
+
+// atoiBytes is strconv.Atoi on a byte slice without the string allocation; it is
+// 0 for anything but a (possibly negative) decimal number, as Atoi's error was
+// ignored here.
+func atoiBytes(b []byte) int {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+// readProcFile reads a small one-line /proc file into buf with open, read and
+// close only. A file that does not fit is an error.
+func readProcFile(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err} // ESRCH: it exited since the open
+		}
+		if m == 0 {
+			return buf[:n], nil
+		}
+		n += m
+		if n < len(buf) && buf[n-1] == '\n' {
+			// /proc/PID/stat is one line, produced whole by the first read:
+			// no second read to see the end.
+			return buf[:n], nil
+		}
+	}
+	return nil, fmt.Errorf("%s: longer than %d bytes", path, len(buf))
 }
 
 // dead reports a state in which a process will never run again. On a host whose PID 1

@@ -9,7 +9,6 @@ package service
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -224,8 +223,7 @@ func ReadFileSafe(path string, max int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
@@ -236,7 +234,7 @@ func ReadFileSafe(path string, max int64) ([]byte, error) {
 	if st.Size > max {
 		return nil, &UnsafePathError{path, fmt.Sprintf("is too large (%d bytes)", st.Size)}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	b, err := readAllFd(fd, path, st.Size, max+1)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 // tracked here, so that a message about such a key names the key and the variables
 // instead of showing the value.
 
-var secretMarker = regexp.MustCompile("\x00([A-Za-z0-9_]+)\x00")
+var secretMarker = lazyRE("\x00([A-Za-z0-9_]+)\x00")
 
 // findSecrets records which keys of the definition data expand variables of env
 // (the env files' variables): it parses the data again with every variable set to
@@ -33,7 +32,7 @@ func (l *loader) findSecrets(data []byte, env map[string]string) {
 	}
 	for _, v := range f.Vars {
 		var names []string
-		for _, m := range secretMarker.FindAllStringSubmatch(v.Value, -1) {
+		for _, m := range secretMarker().FindAllStringSubmatch(v.Value, -1) {
 			if !slices.Contains(names, m[1]) {
 				names = append(names, m[1])
 			}

@@ -164,7 +164,7 @@ func (s *Service) inspectPidfile(out Status) Status {
 		return out
 	}
 	out.State, out.Code = "dead", lsb.DeadPidfile
-	out.Reason = fmt.Sprintf("stale pidfile %s (pid %d is not %s)", d.PidFile, pf.PID, d.Path)
+	out.Reason = fmt.Sprintf("stale pidfile %s (pid %d is not %s)", d.PidFile, pf.PID, d.program())
 	return out
 }
 
@@ -172,7 +172,7 @@ func (s *Service) inspectPidfile(out Status) Status {
 // program (start-stop-daemon's --exec test).
 func (d *Definition) matchProgram(pid int) (ProcRef, bool) {
 	ref, err := Identify(pid)
-	if err != nil || d.Path == "" {
+	if err != nil || d.program() == "" {
 		return ProcRef{}, false
 	}
 	var st unix.Stat_t

@@ -7,7 +7,6 @@ package service
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -73,8 +72,8 @@ func shortDuration(d time.Duration) string {
 const durationHint = "use Go syntax like 500ms or 10s, or plain seconds"
 
 var (
-	plainSeconds = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
-	goDuration   = regexp.MustCompile(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+	plainSeconds = lazyRE(`^[0-9]+(\.[0-9]+)?$`)
+	goDuration   = lazyRE(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
 )
 
 // ParseDuration parses a duration in Go syntax ("500ms", "1m30s") or in plain,
@@ -82,13 +81,13 @@ var (
 // values beyond time.Duration's range are rejected.
 func ParseDuration(s string) (time.Duration, error) {
 	t := s
-	if plainSeconds.MatchString(t) {
+	if plainSeconds().MatchString(t) {
 		t += "s"
 	}
 	switch {
 	case strings.HasPrefix(s, "-"):
 		return 0, badValue(s, "negative durations are not allowed", durationHint)
-	case !goDuration.MatchString(t):
+	case !goDuration().MatchString(t):
 		return 0, badValue(s, "not a duration", durationHint)
 	}
 	d, err := time.ParseDuration(t)
@@ -101,7 +100,7 @@ func ParseDuration(s string) (time.Duration, error) {
 const sizeHint = "use bytes, or a whole number with K, M, G or T, like 512K or 10M"
 
 var (
-	sizeSyntax = regexp.MustCompile(`^([0-9]+)([A-Za-z]*)$`)
+	sizeSyntax = lazyRE(`^([0-9]+)([A-Za-z]*)$`)
 	sizeUnits  = map[string]int64{
 		"": 1, "B": 1,
 		"K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
@@ -119,7 +118,7 @@ func ParseSize(s string) (int64, error) {
 
 // parseSize is ParseSize with the hint of its messages about syntax.
 func parseSize(s, hint string) (int64, error) {
-	m := sizeSyntax.FindStringSubmatch(s)
+	m := sizeSyntax().FindStringSubmatch(s)
 	if m == nil {
 		if strings.HasPrefix(s, "-") {
 			return 0, badValue(s, "negative sizes are not allowed", hint)
