@@ -717,7 +717,6 @@ func (w *watchdog) reportOK() {
 		fmt.Fprintf(w.ready, "ok %d\n", w.st.Daemon.PID)
 		w.ready.Close()
 		w.ready = nil
-		w.settle()
 	}
 }
 
