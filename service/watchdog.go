@@ -30,7 +30,7 @@ const WatchdogArg = "__watchdog"
 // reset the backoff (SPEC: RESPAWN_DELAY).
 const quickDeath = 10 * time.Second
 
-// minBackoff is the least wait after the second consecutive quick death.
+// minBackoff is the least time between two starts with RESPAWN_DELAY=0.
 const minBackoff = 10 * time.Millisecond
 
 // maxBackoff caps the doubling of RESPAWN_DELAY.
@@ -653,7 +653,7 @@ func (w *watchdog) onExit(ev exitEvent) (bool, int) {
 	}
 	delay := time.Duration(0)
 	if ran < quickDeath {
-		delay, w.backoff = nextBackoff(w.backoff, d.RespawnDelay) // backoff.go
+		delay, w.backoff = nextBackoff(w.backoff, d.RespawnDelay, ran) // backoff.go
 	} else {
 		w.backoff = 0
 	}
