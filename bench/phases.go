@@ -135,15 +135,21 @@ func (b *bench) latencyPhase(systems []newSystem, z sizes) error {
 		}
 	}
 	// Back to back per system: each daemon killed is the one just respawned (runit
-	// waits 1 s only for a daemon younger than 1 s).
+	// waits 1 s only for a daemon younger than 1 s). Each is killed once it is
+	// youngAge old: young for every system, and past svcwrap's 10 ms rate limit of
+	// RESPAWN_DELAY=0, which is a crash-loop guard, not part of a respawn.
 	for idx, s := range sys {
+		born := time.Now()
 		for r := 0; r < z.rounds; r++ {
 			if !s.Respawns() || (s.Name() != "svcwrap" && r >= z.youngPeer) {
 				continue
 			}
-			if err := b.respawnOnce(idx, 0, s, "respawn.young"); err != nil {
+			time.Sleep(time.Until(born.Add(youngAge)))
+			st, err := b.respawnOnce(idx, 0, s, "respawn.young")
+			if err != nil {
 				return fmt.Errorf("%s: %v", s.Name(), err)
 			}
+			born = st
 		}
 	}
 	for _, s := range sys {
@@ -206,28 +212,33 @@ func (b *bench) startStopRound(idx int, s system) error {
 
 // respawnOnce kills service i's daemon with SIGKILL and measures the time to the
 // new daemon's first statement, and to its port accepting again.
-func (b *bench) respawnOnce(idx, i int, s system, key string) error {
+// youngAge is how long a "young" daemon has run when the bench kills it.
+const youngAge = 20 * time.Millisecond
+
+// respawnOnce kills service i's daemon and times its respawn; it returns when the
+// new daemon started.
+func (b *bench) respawnOnce(idx, i int, s system, key string) (time.Time, error) {
 	id := b.id(idx, i)
 	pid := b.hub.lastPID(id)
 	if pid == 0 || !alive(pid) {
-		return fmt.Errorf("service %d: no live daemon to kill", i)
+		return time.Time{}, fmt.Errorf("service %d: no live daemon to kill", i)
 	}
 	b.hub.drain(id)
 	t0 := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	st, err := b.hub.wait(id, "start", 15*time.Second)
 	if err != nil {
-		return fmt.Errorf("respawn: %v", err)
+		return time.Time{}, fmt.Errorf("respawn: %v", err)
 	}
 	ln, err := b.hub.wait(id, "listen", 15*time.Second)
 	if err != nil {
-		return fmt.Errorf("respawn: %v", err)
+		return time.Time{}, fmt.Errorf("respawn: %v", err)
 	}
 	b.results.add(key, s.Name(), ms(st.t.Sub(t0)))
 	b.results.add(key+".listen", s.Name(), ms(ln.t.Sub(t0)))
-	return nil
+	return st.t, nil
 }
 
 // footprintPhase: z.footprint services per system; memory of one supervisor and
@@ -352,7 +363,7 @@ func (b *bench) footprintPhase(systems []newSystem, z sizes) error {
 			if !s.Respawns() {
 				continue
 			}
-			if err := b.respawnOnce(idx, i, s, "respawn.old"); err != nil {
+			if _, err := b.respawnOnce(idx, i, s, "respawn.old"); err != nil {
 				return fmt.Errorf("%s: %v", s.Name(), err)
 			}
 		}

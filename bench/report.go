@@ -42,7 +42,7 @@ func (r *results) setSizes(z sizes) {
 		{"floor.spawn", "Floor: fork+exec of benchd by a minimal Go program, to benchd's first statement", "ms"},
 		{"respawn.old", "Respawn of a daemon older than 10 s: SIGKILL to the new daemon's first statement", "ms"},
 		{"respawn.old.listen", "… and to its TCP port accepting again", "ms"},
-		{"respawn.young", "Respawn of a daemon younger than 10 s (svcwrap RESPAWN_DELAY=0): SIGKILL to first statement", "ms"},
+		{"respawn.young", "Respawn of a young daemon (killed 20 ms after its start; svcwrap RESPAWN_DELAY=0): SIGKILL to first statement", "ms"},
 		{"respawn.young.listen", "… and to its TCP port accepting again", "ms"},
 		{"status", "`status` of a running service", "ms"},
 		{"list.1", "`list` (`sv status`, `supervisorctl status`), 1 service defined", "ms"},
