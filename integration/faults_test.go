@@ -239,16 +239,27 @@ func TestFaultKillCLI(t *testing.T) {
 		a.cmd.Process.Kill()
 		r := a.wait(t)
 		code := settle(t, e, svc)
+		// A stop whose CLI was killed after it asked the watchdog to stop everything
+		// (SIGUSR1) goes on without it: status reads "running" until the watchdog has
+		// stopped the daemon and exited. Wait, bounded, for a moment at which status
+		// and /proc agree; the checks below then judge that quiet state.
+		var p svcProcs
+		eventually(t, 30*time.Second, "status and /proc to agree after the killed "+verb, func() (bool, string) {
+			code = e.Run(svc, "status").Code
+			p = e.serviceProcs(svc)
+			agree := (code == 0 && len(p.Daemons) == 1) || (code != 0 && len(p.Daemons)+len(p.Watchdogs) == 0)
+			return agree, fmt.Sprintf("status exit %d, %v", code, p)
+		})
 		when := fmt.Sprintf("round %d: CLI %s killed (%s, status exit %d)", round, verb, r, code)
 		switch code {
 		case 0:
 			e.checkInvariants(t, svc, "", when)
-			if p := e.serviceProcs(svc); len(p.Daemons) != 1 {
+			if len(p.Daemons) != 1 {
 				t.Errorf("%s: status says running but %v", when, p)
 			}
 		case 1, 3:
 			e.checkInvariants(t, svc, "", when)
-			if p := e.serviceProcs(svc); len(p.Daemons)+len(p.Watchdogs) != 0 {
+			if len(p.Daemons)+len(p.Watchdogs) != 0 {
 				t.Errorf("%s: status says not running but %v", when, p)
 			}
 		default:

@@ -40,6 +40,11 @@ func (e *Env) serviceProcs(name string) svcProcs {
 			out.Watchdogs = append(out.Watchdogs, p.Pid)
 			continue
 		}
+		if filepath.Base(p.Exe) == "true" {
+			// A custom verb's command (COMMAND_HELLO=/bin/true) gets the service's
+			// environment too, marker included, for the moment it runs: not a daemon.
+			continue
+		}
 		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.Pid))
 		for _, kv := range bytes.Split(env, []byte{0}) {
 			if bytes.Equal(kv, marker) {

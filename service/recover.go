@@ -115,6 +115,40 @@ func killSession(sid int, sched Schedule) {
 	}
 }
 
+// orphanOf finds the daemon a dead watchdog wd left behind: a live process that
+// leads its own process group (spawn: Setpgid) in wd's session and runs DAEMON's
+// program. The watchdog started that session (setsid), so the session ID is wd's
+// PID, which the kernel does not hand out again while the session has members. A
+// live process with wd's PID and another start time means the PID was reused
+// after the session ended: nothing is left then. This scans /proc, but only after
+// a watchdog was killed.
+func (d *Definition) orphanOf(wd ProcRef) (ProcRef, bool) {
+	if wd.PID <= 1 {
+		return ProcRef{}, false
+	}
+	if st, err := readStat(wd.PID); err == nil && st.Start != wd.Start {
+		return ProcRef{}, false
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return ProcRef{}, false
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == wd.PID || pid == os.Getpid() {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.Session != wd.PID || st.PGID != pid || st.dead() || st.Start < wd.Start {
+			continue
+		}
+		if ref, ok := d.matchProgram(pid); ok {
+			return ref, true
+		}
+	}
+	return ProcRef{}, false
+}
+
 // relock makes sure the watchdog's lock is held on the file that is now at path:
 // after RUNDIR was removed, the lock held is on an unlinked inode, invisible to
 // other commands.

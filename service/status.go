@@ -86,6 +86,21 @@ func (s *Service) Inspect() Status {
 			}
 		}
 	}
+	if out.WatchdogPID == 0 && st.Watchdog.PID != 0 && st.Phase != PhaseStopped && st.Phase != PhaseFailed {
+		// The state names a watchdog that is dead, yet it never published its exit
+		// (one that leaves on purpose clears its own record or ends stopped): it was
+		// killed, perhaps between starting a daemon and recording it. That daemon is
+		// in its session.
+		if ref, ok := d.orphanOf(st.Watchdog); ok {
+			out.daemon, out.PID, out.Code, out.lost = ref, ref.PID, lsb.Running, true
+			out.State = "unsupervised"
+			if d.Respawn == RespawnNo {
+				out.State = "running"
+			}
+			out.Reason = fmt.Sprintf("found in the session of its killed watchdog (pid %d); the state file did not record it", st.Watchdog.PID)
+			return out
+		}
+	}
 	switch {
 	case out.WatchdogPID != 0 && st.Phase == PhaseBackoff:
 		out.State, out.Code = "respawning", lsb.DeadPidfile

@@ -286,6 +286,7 @@ func (w *watchdog) adopt() int {
 	w.st.HealthRestarts, w.st.LastRestart = old.HealthRestarts, old.LastRestart
 	w.watchAdopted(p)
 	w.st.Phase = PhaseRunning
+	w.repair() // a daemon found without a record may have no pidfile naming it
 	w.publish()
 	w.logEvent("adopted running daemon (pid %d)", p.Ref.PID)
 	w.reportOK()
