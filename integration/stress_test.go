@@ -124,6 +124,11 @@ func TestStress(t *testing.T) {
 
 	var stats stormStats
 	var inflight sync.Map // *asyncCmd -> struct{}
+	// RUNDIR vanishes at a reboot, when no command runs: removing it under a
+	// command that holds its lock file lets the next command lock a new file, so
+	// two commands would run at once (a documented limit, not a fault svcwrap can
+	// meet). The injector removes it only between commands.
+	var reboot sync.RWMutex
 	stop := make(chan struct{})
 	deadline := time.Now().Add(dur)
 	var wg sync.WaitGroup
@@ -135,10 +140,12 @@ func TestStress(t *testing.T) {
 			for time.Now().Before(deadline) {
 				name := names[randn(nsvc)]
 				verb, codes := pick()
+				reboot.RLock()
 				a := e.runAsync(t, name, verb)
 				inflight.Store(a, struct{}{})
 				r := a.wait(t)
 				inflight.Delete(a)
+				reboot.RUnlock()
 				stats.commands.Add(1)
 				stats.record(verb, r)
 				ok := r.Err == nil && (containsInt(codes, r.Code) || r.Code == 128+int(syscall.SIGKILL))
@@ -187,9 +194,13 @@ func TestStress(t *testing.T) {
 				if os.WriteFile(filepath.Join(e.RunDir, name+".state"), []byte("{\"name\":"), 0o644) == nil {
 					stats.faults.Add(1)
 				}
-			case 5: // RUNDIR vanishes, like a tmpfs /run after a reboot
-				if randn(4) == 0 && os.RemoveAll(e.RunDir) == nil {
-					stats.faults.Add(1)
+			case 5: // RUNDIR vanishes, like a tmpfs /run after a reboot (between commands)
+				if randn(4) == 0 {
+					reboot.Lock()
+					if os.RemoveAll(e.RunDir) == nil {
+						stats.faults.Add(1)
+					}
+					reboot.Unlock()
 				}
 			}
 		}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -87,10 +89,10 @@ func readStatus(r *bufio.Reader) (int, string, error) {
 		return 0, "", errors.New("malformed HTTP status line (too long)")
 	}
 	if err != nil {
-		if len(line) == 0 {
+		if len(line) == 0 && errors.Is(err, io.EOF) {
 			return 0, "", errors.New("the server closed the connection without an answer")
 		}
-		return 0, "", err
+		return 0, "", err // a deadline or a closed connection: ctxErr names it
 	}
 	s := strings.TrimRight(string(line), "\r\n")
 	proto, status, _ := strings.Cut(s, " ")
@@ -109,6 +111,11 @@ func readStatus(r *bufio.Reader) (int, string, error) {
 func ctxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
+	}
+	// The connection's deadline is the context's: it may fire a moment before the
+	// context itself says so.
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
 	}
 	return err
 }
