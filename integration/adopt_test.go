@@ -243,6 +243,23 @@ func TestForksYes(t *testing.T) {
 	wantCode(t, e.Run(svc, "status"), 3)
 }
 
+// waitRespawnedServing waits (bounded) until svc runs a daemon other than old and
+// 127.0.0.1:port accepts again; it returns the new daemon's PID.
+func waitRespawnedServing(t *testing.T, e *Env, old, port int, what string) int {
+	t.Helper()
+	var pid int
+	eventually(t, 30*time.Second, what+" to be respawned", func() (bool, string) {
+		ent, err := e.EntryE(svc)
+		pid = ent.Pid
+		return err == nil && ent.Pid != 0 && ent.Pid != old && ent.State == "running", fmt.Sprintf("%+v %v", ent, err)
+	})
+	eventually(t, 20*time.Second, "the respawned "+what+" to accept", func() (bool, string) {
+		err := dialOnce("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		return err == nil, fmt.Sprint(err)
+	})
+	return pid
+}
+
 // A real self-daemonizing program from Debian: memcached -d.
 func TestForksYesMemcached(t *testing.T) {
 	requireRoot(t, "memcached -u root needs root")
@@ -275,16 +292,7 @@ func TestForksYesMemcached(t *testing.T) {
 
 	syscall.Kill(pid, syscall.SIGKILL)
 	waitExit(t, pid, 10*time.Second)
-	var pid2 int
-	eventually(t, 30*time.Second, "memcached to be respawned", func() (bool, string) {
-		ent, err := e.EntryE(svc)
-		pid2 = ent.Pid
-		return err == nil && ent.Pid != 0 && ent.Pid != pid && ent.State == "running", fmt.Sprintf("%+v %v", ent, err)
-	})
-	eventually(t, 20*time.Second, "the respawned memcached to accept", func() (bool, string) {
-		err := dial()
-		return err == nil, fmt.Sprint(err)
-	})
+	pid2 := waitRespawnedServing(t, e, pid, port, "memcached")
 	e.checkInvariants(t, svc, "running", "after respawn")
 
 	wantCode(t, e.Run(svc, "stop"), 0)
@@ -367,16 +375,7 @@ http {
 	}
 
 	killPid(t, master) // the workers notice and exit; svcwrap runs DAEMON again
-	var master2 int
-	eventually(t, 30*time.Second, "nginx to be respawned", func() (bool, string) {
-		ent, err := e.EntryE(svc)
-		master2 = ent.Pid
-		return err == nil && ent.Pid != 0 && ent.Pid != master && ent.State == "running", fmt.Sprintf("%+v %v", ent, err)
-	})
-	eventually(t, 20*time.Second, "the respawned nginx to accept", func() (bool, string) {
-		err := dialOnce("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		return err == nil, fmt.Sprint(err)
-	})
+	master2 := waitRespawnedServing(t, e, master, port, "nginx")
 	if left := session(master); len(left) > 0 {
 		t.Errorf("processes of the killed nginx master %d left running next to the new one: %v", master, left)
 	}
