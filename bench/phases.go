@@ -383,14 +383,21 @@ func (b *bench) scalePhase(systems []newSystem, z sizes) error {
 	for idx, s := range sys {
 		name := s.Name()
 		b.log("scale: %s, %d services", name, z.scale)
-		for k := 0; k < z.listSamples; k++ {
-			t0 := time.Now()
-			if err := s.List(); err == errNA {
-				break
-			} else if err != nil {
-				return fmt.Errorf("%s: list: %v", name, err)
+		// timeList times z.listSamples runs of s.List under key.
+		timeList := func(key string) error {
+			for k := 0; k < z.listSamples; k++ {
+				t0 := time.Now()
+				if err := s.List(); err == errNA {
+					return nil
+				} else if err != nil {
+					return fmt.Errorf("%s: list: %v", name, err)
+				}
+				b.results.add(key, name, ms(time.Since(t0)))
 			}
-			b.results.add("list.n.stopped", name, ms(time.Since(t0)))
+			return nil
+		}
+		if err := timeList("list.n.stopped"); err != nil {
+			return err
 		}
 		seq := func(key string, fn func(int) error) error {
 			t0 := time.Now()
@@ -450,14 +457,8 @@ func (b *bench) scalePhase(systems []newSystem, z sizes) error {
 		if err := allUp(); err != nil {
 			return err
 		}
-		for k := 0; k < z.listSamples; k++ {
-			t0 := time.Now()
-			if err := s.List(); err == errNA {
-				break
-			} else if err != nil {
-				return fmt.Errorf("%s: list: %v", name, err)
-			}
-			b.results.add("list.n.running", name, ms(time.Since(t0)))
+		if err := timeList("list.n.running"); err != nil {
+			return err
 		}
 		if err := seq("scale.stop.seq", s.Stop); err != nil {
 			return err
