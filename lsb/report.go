@@ -203,3 +203,11 @@ func write(w io.Writer, s string) {
 		_, _ = io.WriteString(w, s)
 	}
 }
+
+// Plural is "s" unless n is 1: "1 respawn", "2 respawns".
+func Plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

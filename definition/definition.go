@@ -1,0 +1,359 @@
+// Package definition reads and validates a service definition: the file and the
+// env files it loads, every key with its default and parser in one table (keys.go),
+// the service environment, and the commands the definition names. It runs nothing
+// and starts no process; a definition is data that the CLI and the watchdog act on.
+package definition
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"svcwrap/envfile"
+	"svcwrap/lsb"
+	"svcwrap/probe"
+	"svcwrap/safefile"
+)
+
+// VerbKind says how a custom verb works.
+type VerbKind int
+
+const (
+	VerbCommand VerbKind = iota // COMMAND_<verb>: run a command
+	VerbSignal                  // SIGNAL_<verb>: signal the daemon
+)
+
+// Verb is a custom verb of a definition.
+type Verb struct {
+	Name   string
+	Kind   VerbKind
+	Argv   []string    // VerbCommand
+	Signal unix.Signal // VerbSignal
+	Help   string
+	Key    string // COMMAND_X or SIGNAL_X
+	Line   int
+}
+
+// Definition is a parsed, validated service definition.
+type Definition struct {
+	Name   string
+	File   string
+	Desc   string
+	Header *lsb.Header
+
+	Argv    []string // DAEMON, split and expanded
+	Path    string   // Argv[0] resolved on the fixed PATH; "" when PathErr is set
+	PathErr error    // the program is not installed (LSB exit 5)
+
+	daemonLine int  // DAEMON's line
+	pathLater  bool // Path is not resolved yet (a Lister's definition: call Program())
+
+	// HostProblems are facts about this host rather than mistakes in the file:
+	// DAEMON's program is not installed, USER or GROUP does not exist. status and
+	// stop still work; start refuses (see Runnable) and check warns.
+	HostProblems []Problem
+
+	PidFile string
+	Forks   bool
+
+	User, Group string
+	Cred        *syscall.Credential // nil: run as svcwrap's own user
+	UserErr     *lsb.Error          // USER/GROUP cannot apply on this host (also in HostProblems)
+	Umask       uint32
+	Chdir       string
+	Nice        int
+	Limits      []Limit
+
+	EnvFiles []string
+	Env      []string // the service environment
+
+	Respawn      Policy
+	NormalExit   ExitSet
+	RespawnDelay time.Duration
+	RespawnLimit Window
+	StartWait    time.Duration
+	StartTimeout time.Duration
+	Ready        *probe.Probe
+	ReadyArgv    []string // READY exec
+	Check        *probe.Probe
+	CheckArgv    []string // CHECK exec
+	CheckEvery   time.Duration
+	CheckTimeout time.Duration
+	CheckFails   int
+	MaxRSS       int64
+	StopSchedule Schedule
+
+	ReloadSignal  unix.Signal
+	ReloadCommand []string
+	Guard         string
+
+	Verbs []*Verb // in file order
+
+	Log        string // a file path, "syslog" or "none"
+	LogMaxSize int64
+	LogKeep    int
+
+	// Secrets maps each key whose value takes $VAR/${VAR} from the env files to the
+	// names of those variables: messages about such a key never show its value.
+	Secrets    map[string][]string
+	secretVals map[string][]string // their values, to recognise them in messages
+}
+
+// Problem is one thing wrong with a definition.
+type Problem struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (p Problem) String() string {
+	s := p.File
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+	}
+	if p.Key != "" {
+		s += ": " + p.Key
+	}
+	return s + ": " + p.Msg
+}
+
+// Error lists every problem found; its exit code is LSB 6 (not configured).
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ExitCode is LSB 6, "program is not configured".
+func (e *Error) ExitCode() int { return int(lsb.NotConfigured) }
+
+// BuiltinVerbs are the verbs svcwrap defines; custom verbs may not shadow them.
+var BuiltinVerbs = []string{"start", "stop", "restart", "try-restart", "condrestart", "reload", "force-reload", "status", "signal", "help"}
+
+// IsBuiltin reports whether verb is one of BuiltinVerbs.
+func IsBuiltin(verb string) bool { return slices.Contains(BuiltinVerbs, verb) }
+
+// VerbName turns the part of a key after COMMAND_/SIGNAL_/HELP_ into a verb name.
+func VerbName(suffix string) string {
+	return strings.ReplaceAll(strings.ToLower(suffix), "_", "-")
+}
+
+// Verb returns the custom verb called name, or nil.
+func (d *Definition) Verb(name string) *Verb {
+	for _, v := range d.Verbs {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// ProbeExec is how the watchdog runs an exec probe p (READY or CHECK) of d.
+func (d *Definition) ProbeExec(p *probe.Probe) *probe.Exec {
+	x := &probe.Exec{Command: d.Command, Umask: d.Umask, Argv: d.ReadyArgv, Bound: d.StartTimeout, BoundName: "START_TIMEOUT"}
+	if p == d.Check {
+		x.Argv, x.Bound, x.BoundName = d.CheckArgv, d.CheckTimeout, "CHECK_TIMEOUT"
+	}
+	return x
+}
+
+// CanReload reports whether the definition says how to reload.
+func (d *Definition) CanReload() bool { return d.ReloadSignal != 0 || d.ReloadCommand != nil }
+
+// Runnable says whether start can run the daemon on this host: LSB 5 when the
+// program is not installed, 6 when USER or GROUP does not exist.
+func (d *Definition) Runnable() error {
+	if d.PathErr != nil {
+		return &lsb.Error{Code: lsb.NotInstalled, Err: d.PathErr}
+	}
+	if len(d.HostProblems) > 0 {
+		return &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(d.HostProblems[0].String())}
+	}
+	return nil
+}
+
+// loader accumulates problems while a definition is read.
+type loader struct {
+	def      *Definition
+	paths    Paths
+	problems []Problem
+	lines    map[string]int // line of each key that is set
+	raw      *envfile.File  // the definition before ${VAR} took values from the env files
+	ls       *Lister        // list's loader: shared facts, and no host lookups (see Lister)
+	helps    []envfile.Var  // HELP_ keys in file order
+	verbKey  map[string]string
+}
+
+func (l *loader) add(line int, key, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if key != "" && l.def.leaks(key, msg) {
+		msg = l.def.secretMsg(key)
+	}
+	l.problems = append(l.problems, Problem{File: l.def.File, Line: line, Key: key, Msg: msg})
+}
+
+func (l *loader) addProblem(p *safefile.Problem) {
+	l.problems = append(l.problems, Problem{File: p.File, Line: p.Line, Msg: p.Msg})
+}
+
+func (l *loader) cache() *safefile.TrustCache {
+	if l.ls == nil {
+		return nil
+	}
+	return l.ls.trust
+}
+
+// syntaxProblem turns an envfile error into a Problem.
+func syntaxProblem(file string, err error) Problem {
+	var se *envfile.SyntaxError
+	if errors.As(err, &se) {
+		return Problem{File: se.File, Line: se.Line, Msg: se.Msg}
+	}
+	return Problem{File: file, Msg: err.Error()}
+}
+
+// Load reads and validates the definition of service name from file. A program that
+// is not installed or a missing user is not an error here but a HostProblem,
+// because only start needs them, while stop and status must still work.
+func Load(name, file string, paths Paths) (*Definition, error) {
+	data, p := safefile.ReadConfig(file, nil)
+	if p != nil {
+		return nil, &Error{Problems: []Problem{{File: p.File, Line: p.Line, Msg: p.Msg}}}
+	}
+	return Parse(name, file, data, paths)
+}
+
+// Parse validates data, the contents of the definition file of service name, as
+// Load does once it has read the file (the env files it names are still read).
+func Parse(name, file string, data []byte, paths Paths) (*Definition, error) {
+	if p := safefile.CheckConfigData(file, data); p != nil {
+		return nil, &Error{Problems: []Problem{{File: p.File, Line: p.Line, Msg: p.Msg}}}
+	}
+	return newLoader(name, file, paths, nil).run(data)
+}
+
+func newLoader(name, file string, paths Paths, ls *Lister) *loader {
+	return &loader{def: &Definition{Name: name, File: file}, paths: paths, ls: ls, lines: map[string]int{}, verbKey: map[string]string{}}
+}
+
+func (l *loader) run(data []byte) (*Definition, error) {
+	l.parse(data)
+	if len(l.problems) > 0 {
+		return nil, &Error{Problems: l.problems}
+	}
+	return l.def, nil
+}
+
+func (l *loader) parse(data []byte) {
+	d := l.def
+	if h, err := lsb.ParseHeader(data); err != nil {
+		var he *lsb.HeaderError
+		if errors.As(err, &he) {
+			l.add(he.Line, "", "LSB header: %s", he.Msg)
+		} else {
+			l.add(0, "", "LSB header: %v", err)
+		}
+	} else {
+		d.Header = h
+	}
+	f, err := envfile.Parse(d.File, data, nil)
+	if err != nil {
+		l.problems = append(l.problems, syntaxProblem(d.File, err))
+		return
+	}
+	// The environment comes first: DAEMON and the other command lines expand
+	// ${VAR} from it, and ENV_FILE names the files to load.
+	env := l.loadEnv(f)
+	l.raw = f
+	if bytes.IndexByte(data, '$') >= 0 && len(env) > 0 {
+		if f2, err := envfile.Parse(d.File, data, env); err == nil {
+			f = f2
+			l.findSecrets(data, env)
+		}
+	}
+	l.keys(f)
+}
+
+// loadEnv loads ENV_FILE (or the default env files) and builds the service
+// environment: the fixed PATH, the caller's locale, then every env file variable.
+func (l *loader) loadEnv(f *envfile.File) map[string]string {
+	d := l.def
+	if v, ok := f.Lookup("ENV_FILE"); ok {
+		for _, p := range strings.Fields(v.Value) {
+			if !filepath.IsAbs(p) {
+				l.add(v.Line, "ENV_FILE", "%q is not an absolute path", p)
+				continue
+			}
+			d.EnvFiles = append(d.EnvFiles, p)
+		}
+	} else {
+		for _, dir := range l.paths.Defaults {
+			p := filepath.Join(dir, d.Name)
+			if l.ls != nil && !l.ls.mayHave(dir, d.Name) {
+				continue
+			}
+			if _, err := os.Stat(p); err == nil {
+				d.EnvFiles = append(d.EnvFiles, p)
+			}
+		}
+	}
+	base := map[string]string{"PATH": FixedPATH}
+	order := []string{"PATH"}
+	for _, kv := range localeEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		base[k] = v
+		order = append(order, k)
+	}
+	vars := map[string]string{}
+	for _, p := range d.EnvFiles {
+		data, prob := safefile.ReadConfig(p, l.cache())
+		if prob != nil {
+			l.addProblem(prob)
+			continue
+		}
+		ef, err := envfile.Parse(p, data, mergeMaps(base, vars))
+		if err != nil {
+			l.problems = append(l.problems, syntaxProblem(p, err))
+			continue
+		}
+		for _, v := range ef.Vars {
+			if _, seen := base[v.Key]; !seen {
+				if _, seen := vars[v.Key]; !seen {
+					order = append(order, v.Key)
+				}
+			}
+			vars[v.Key] = v.Value
+		}
+	}
+	all := mergeMaps(base, vars)
+	d.Env = make([]string, 0, len(order))
+	for _, k := range order {
+		d.Env = append(d.Env, k+"="+all[k])
+	}
+	return vars
+}
+
+func mergeMaps(a, b map[string]string) map[string]string {
+	m := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		m[k] = v
+	}
+	for k, v := range b {
+		m[k] = v
+	}
+	return m
+}

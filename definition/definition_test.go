@@ -1,0 +1,173 @@
+package definition
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeDef writes a definition (and optional env file) into a temp tree.
+func writeDef(t *testing.T, body string, envFile string) (string, Paths) {
+	t.Helper()
+	dir := t.TempDir()
+	paths := Paths{InitDir: dir, ConfDir: dir, RunDir: filepath.Join(dir, "run"), PidDir: dir, LogDir: dir,
+		Defaults: []string{filepath.Join(dir, "default")}}
+	if envFile != "" {
+		os.MkdirAll(paths.Defaults[0], 0o755)
+		if err := os.WriteFile(filepath.Join(paths.Defaults[0], "svc"), []byte(envFile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, "svc")
+	if err := os.WriteFile(file, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return file, paths
+}
+
+func TestLoadDefaults(t *testing.T) {
+	file, paths := writeDef(t, "#!/usr/sbin/svcwrap\nDAEMON=\"/bin/sleep 60\"\n", "")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"Argv", strings.Join(d.Argv, " "), "/bin/sleep 60"},
+		{"Desc", d.Desc, "svc"},
+		{"PidFile", d.PidFile, filepath.Join(paths.PidDir, "svc.pid")},
+		{"Log", d.Log, filepath.Join(paths.LogDir, "svc.log")},
+		{"Umask", d.Umask, uint32(0o022)},
+		{"Chdir", d.Chdir, "/"},
+		{"Respawn", d.Respawn, RespawnAlways},
+		{"RespawnDelay", d.RespawnDelay, 100 * time.Millisecond},
+		{"RespawnLimit", d.RespawnLimit, Window{N: 10, Within: time.Minute}},
+		{"StartWait", d.StartWait, 500 * time.Millisecond},
+		{"StartTimeout", d.StartTimeout, 30 * time.Second},
+		{"StopSchedule", d.StopSchedule.String(), "TERM/10s/KILL/5s"},
+		{"LogMaxSize", d.LogMaxSize, int64(10 << 20)},
+		{"LogKeep", d.LogKeep, 5},
+		{"Env[0]", d.Env[0], "PATH=" + FixedPATH},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadProblems(t *testing.T) {
+	cases := []struct {
+		name, body string
+		want       []string // substrings of the error, each "line: KEY: ..." etc.
+	}{
+		{"unknown key", "DAEMON=/bin/true\nDEAMON=/bin/true\n", []string{":2: DEAMON: unknown key; did you mean DAEMON?"}},
+		{"bad duration", "DAEMON=/bin/true\nSTART_WAIT=5x\n", []string{":2: START_WAIT: \"5x\": not a duration"}},
+		{"bad size", "DAEMON=/bin/true\nMAX_RSS=lots\n", []string{":2: MAX_RSS: "}},
+		{"bad signal", "DAEMON=/bin/true\nRELOAD_SIGNAL=SIGFOO\n", []string{":2: RELOAD_SIGNAL: "}},
+		{"bad window", "DAEMON=/bin/true\nRESPAWN_LIMIT=ten\n", []string{":2: RESPAWN_LIMIT: "}},
+		{"bad schedule", "DAEMON=/bin/true\nSTOP_SCHEDULE=TERM/forever\n", []string{":2: STOP_SCHEDULE: "}},
+		{"missing daemon", "# nothing\n", []string{": DAEMON: missing"}},
+		{"shell operator", "DAEMON=\"/bin/echo hi > /tmp/x\"\n", []string{":1: DAEMON: contains an unquoted shell operator"}},
+		{"shadowing", "DAEMON=/bin/true\nCOMMAND_STATUS=/bin/true\n", []string{":2: COMMAND_STATUS: verb \"status\" would shadow"}},
+		{"two keys one verb", "DAEMON=/bin/true\nCOMMAND_A_B=/bin/true\nSIGNAL_a_b=HUP\n", []string{":3: SIGNAL_a_b: verb \"a-b\" is already defined by COMMAND_A_B"}},
+		{"help without verb", "DAEMON=/bin/true\nHELP_X=hi\n", []string{":2: HELP_X: there is no COMMAND_ or SIGNAL_ key"}},
+		{"guard not a command", "DAEMON=/bin/true\nGUARD=nope\n", []string{":2: GUARD: \"nope\" is not a COMMAND_ verb"}},
+		{"reload twice", "DAEMON=/bin/true\nRELOAD_SIGNAL=HUP\nRELOAD_COMMAND=/bin/true\n", []string{":3: RELOAD_COMMAND: RELOAD_SIGNAL is set too"}},
+		{"relative pidfile", "DAEMON=/bin/true\nPIDFILE=x.pid\n", []string{":2: PIDFILE: \"x.pid\" is not an absolute path"}},
+		{"syntax", "DAEMON=/bin/true\nFOO: bar\n", []string{":2: YAML-style"}},
+		{"several at once", "DEAMON=x\nSTART_WAIT=q\n", []string{":1: DEAMON: unknown key", ":2: START_WAIT:"}},
+		{"zero start timeout", "DAEMON=/bin/true\nSTART_TIMEOUT=0\n", []string{":2: START_TIMEOUT: must be more than 0"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file, paths := writeDef(t, c.body, "")
+			_, err := Load("svc", file, paths)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			if code := err.(*Error).ExitCode(); code != 6 {
+				t.Errorf("exit code %d, want 6", code)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), file+w) && !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadEnvAndExpansion(t *testing.T) {
+	body := "DAEMON=\"/bin/echo --opt ${MYAPP_OPTS} '$SINGLE'\"\nCOMMAND_backup=\"/bin/echo $TARGET\"\nSIGNAL_REOPEN_LOGS=USR1\nHELP_REOPEN_LOGS=\"reopen\"\n"
+	env := "MYAPP_OPTS=\"-a -b\"\nexport TARGET=/srv\nSINGLE=s\n"
+	file, paths := writeDef(t, body, env)
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.Argv, "|"); got != "/bin/echo|--opt|-a|-b|s" {
+		t.Errorf("Argv = %q", got)
+	}
+	if v := d.Verb("backup"); v == nil || strings.Join(v.Argv, " ") != "/bin/echo /srv" {
+		t.Errorf("backup verb = %+v", v)
+	}
+	if v := d.Verb("reopen-logs"); v == nil || v.Help != "reopen" || v.Kind != VerbSignal {
+		t.Errorf("reopen-logs verb = %+v", v)
+	}
+	want := "PATH=" + FixedPATH
+	if d.Env[0] != want || !strings.Contains(strings.Join(d.Env, "\n"), "TARGET=/srv") {
+		t.Errorf("Env = %q", d.Env)
+	}
+}
+
+// A caller's environment never reaches a definition or the daemon.
+func TestLoadIgnoresCallerEnv(t *testing.T) {
+	t.Setenv("LEAK", "from-caller")
+	file, paths := writeDef(t, "DAEMON=\"/bin/echo ${LEAK}x\"\n", "")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(d.Argv, " ") != "/bin/echo x" {
+		t.Errorf("Argv = %q: the caller's environment leaked", d.Argv)
+	}
+	for _, kv := range d.Env {
+		if strings.HasPrefix(kv, "LEAK=") {
+			t.Errorf("Env has %q", kv)
+		}
+	}
+}
+
+func TestHostProblems(t *testing.T) {
+	file, paths := writeDef(t, "DAEMON=/nonexistent/prog\nUSER=no-such-user-svcwrap\n", "")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatalf("Load: %v (host problems must not fail Load)", err)
+	}
+	if len(d.HostProblems) != 2 {
+		t.Fatalf("HostProblems = %v", d.HostProblems)
+	}
+	if code := exitCode(d.Runnable()); code != 5 {
+		t.Errorf("Runnable exit %d, want 5 (not installed)", code)
+	}
+}
+
+func exitCode(err error) int {
+	if e, ok := err.(interface{ ExitCode() int }); ok {
+		return e.ExitCode()
+	}
+	return -1
+}
+
+func TestServiceNameVerbs(t *testing.T) {
+	for in, want := range map[string]string{"REOPEN_LOGS": "reopen-logs", "configtest": "configtest", "A_b_C": "a-b-c"} {
+		if got := VerbName(in); got != want {
+			t.Errorf("VerbName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

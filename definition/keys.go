@@ -1,0 +1,434 @@
+package definition
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"svcwrap/envfile"
+	"svcwrap/lsb"
+	"svcwrap/probe"
+)
+
+// Key is one key of a definition. The table below is the one list of keys: it
+// gives each its default (written as in a definition and read by the same parser),
+// its documentation, and its parser; "did you mean", `check` and the man page's key
+// list (tested against it) all come from it.
+type Key struct {
+	Name    string // KEY, or a prefix ending in "_" (LIMIT_, COMMAND_, ...)
+	Default string // as written in a definition; "" when none or computed
+	DocDef  string // the default as documented, when it is computed or not a value
+	Doc     string // one line
+
+	parse func(l *loader, v envfile.Var) error
+}
+
+// Prefix reports whether the key is a family of keys (LIMIT_NOFILE, COMMAND_x).
+func (k Key) Prefix() bool { return strings.HasSuffix(k.Name, "_") }
+
+// keyTable is filled in init: its parsers refer back to it (suggestions).
+var keyTable []Key
+
+// Keys is the key table, in the order svcwrap(5) documents them.
+func Keys() []Key { return keyTable }
+
+func init() {
+	keyTable = []Key{
+		{Name: "DAEMON", DocDef: "required", Doc: "the daemon's command line, split like a shell (no shell runs)",
+			parse: func(l *loader, v envfile.Var) error {
+				argv, err := splitCommand(v.Value, l.def.Env)
+				l.def.Argv, l.def.daemonLine = argv, v.Line
+				return err
+			}},
+		{Name: "DESC", DocDef: "Short-Description, else NAME", Doc: "human name in messages",
+			parse: func(l *loader, v envfile.Var) error {
+				l.def.Desc = v.Value
+				return nonEmpty(v.Value)
+			}},
+		{Name: "PIDFILE", DocDef: "SVCWRAP_PIDDIR/NAME.pid", Doc: "the daemon's pidfile",
+			parse: func(l *loader, v envfile.Var) error {
+				l.def.PidFile = filepath.Clean(v.Value)
+				return absolute(v.Value)
+			}},
+		{Name: "FORKS", Default: "no", Doc: "yes: the daemon backgrounds itself and writes PIDFILE",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Forks, err = ParseBool(v.Value); return }},
+		{Name: "USER", DocDef: "root", Doc: "run the daemon and custom commands as this user",
+			parse: func(l *loader, v envfile.Var) error { l.def.User = v.Value; return nil }},
+		{Name: "GROUP", DocDef: "USER's primary group", Doc: "run them with this group",
+			parse: func(l *loader, v envfile.Var) error { l.def.Group = v.Value; return nil }},
+		{Name: "UMASK", Default: "022", Doc: "file mode creation mask (octal)",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Umask, err = ParseUmask(v.Value); return }},
+		{Name: "CHDIR", Default: "/", Doc: "working directory",
+			parse: func(l *loader, v envfile.Var) error { l.def.Chdir = v.Value; return absolute(v.Value) }},
+		{Name: "NICE", Default: "0", Doc: "nice value, -20 to 19",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Nice, err = ParseNice(v.Value); return }},
+		{Name: "LIMIT_", DocDef: "inherited", Doc: "resource limit LIMIT_<RES>=N or SOFT:HARD",
+			parse: func(l *loader, v envfile.Var) error {
+				lim, err := ParseLimit(strings.TrimPrefix(v.Key, "LIMIT_"), v.Value)
+				if err == nil {
+					l.def.Limits = append(l.def.Limits, lim)
+				}
+				return err
+			}},
+		{Name: "ENV_FILE", DocDef: "/etc/default/NAME /etc/sysconfig/NAME where they exist", Doc: "env files to load",
+			parse: func(*loader, envfile.Var) error { return nil }}, // read first, by loadEnv
+		{Name: "RESPAWN", Default: "always", Doc: "always, on-failure or no",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Respawn, err = ParsePolicy(v.Value); return }},
+		{Name: "NORMAL_EXIT", Default: "0", Doc: "exit codes and signals that count as success for on-failure",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.NormalExit, err = ParseExitSet(v.Value); return }},
+		{Name: "RESPAWN_DELAY", Default: "100ms", Doc: "first wait before respawning a quick death, doubled up to 30s",
+			parse: duration(func(d *Definition) *time.Duration { return &d.RespawnDelay }, 0, "")},
+		{Name: "RESPAWN_LIMIT", Default: "10/60s", Doc: "N/WINDOW: at most N respawns within WINDOW",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.RespawnLimit, err = ParseWindow(v.Value); return }},
+		{Name: "START_WAIT", Default: "500ms", Doc: "the daemon must survive this long for start to succeed",
+			parse: duration(func(d *Definition) *time.Duration { return &d.StartWait }, 0, "")},
+		{Name: "START_TIMEOUT", Default: "30s", Doc: "bound on start, readiness included",
+			parse: duration(func(d *Definition) *time.Duration { return &d.StartTimeout }, 1, "must be more than 0: every start has a bound")},
+		{Name: "READY", DocDef: "none", Doc: "probe that must pass before start returns",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Ready, l.def.ReadyArgv, err = l.probe(v); return }},
+		{Name: "CHECK", DocDef: "none", Doc: "health probe, run every CHECK_INTERVAL",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Check, l.def.CheckArgv, err = l.probe(v); return }},
+		{Name: "CHECK_INTERVAL", Default: "30s", Doc: "time between two checks and MAX_RSS samples (at least 100ms)",
+			parse: duration(func(d *Definition) *time.Duration { return &d.CheckEvery }, 100*time.Millisecond, "is too short (at least 100ms)")},
+		{Name: "CHECK_TIMEOUT", Default: "5s", Doc: "bound on one check",
+			parse: duration(func(d *Definition) *time.Duration { return &d.CheckTimeout }, 1, "must be more than 0: every check has a bound")},
+		{Name: "CHECK_FAILURES", Default: "3", Doc: "consecutive failed checks that restart the daemon",
+			parse: func(l *loader, v envfile.Var) (err error) {
+				l.def.CheckFails, err = strconv.Atoi(v.Value)
+				if err != nil || l.def.CheckFails < 1 {
+					return fmt.Errorf("%q is not a whole number of at least 1", v.Value)
+				}
+				return nil
+			}},
+		{Name: "MAX_RSS", DocDef: "none", Doc: "restart the daemon when its process group's resident memory exceeds this",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.MaxRSS, err = ParseSize(v.Value); return }},
+		{Name: "STOP_SCHEDULE", Default: "TERM/10/KILL/5", Doc: "signals and waits of stop, start-stop-daemon --retry style",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.StopSchedule, err = ParseSchedule(v.Value); return }},
+		{Name: "RELOAD_SIGNAL", DocDef: "none", Doc: "reload sends this signal to the daemon",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.ReloadSignal, err = ParseSignal(v.Value); return }},
+		{Name: "RELOAD_COMMAND", DocDef: "none", Doc: "reload runs this command",
+			parse: func(l *loader, v envfile.Var) (err error) {
+				l.def.ReloadCommand, err = splitCommand(v.Value, l.def.Env)
+				return err
+			}},
+		{Name: "GUARD", DocDef: "none", Doc: "a COMMAND_ verb run before start, restart and reload; failure refuses the action",
+			parse: func(l *loader, v envfile.Var) error {
+				// GUARD names a verb the way the command line does, but CONFIGTEST
+				// or config_test mean the same verb, as in the keys.
+				l.def.Guard = VerbName(v.Value)
+				return nil
+			}},
+		{Name: "LOG", DocDef: "SVCWRAP_LOGDIR/NAME.log", Doc: "the daemon's stdout and stderr: a file, syslog or none",
+			parse: func(l *loader, v envfile.Var) error {
+				switch {
+				case v.Value == "none" || v.Value == "syslog":
+					l.def.Log = v.Value
+				case filepath.IsAbs(v.Value):
+					l.def.Log = filepath.Clean(v.Value)
+				default:
+					return fmt.Errorf("%q is neither an absolute path, syslog nor none", v.Value)
+				}
+				return nil
+			}},
+		{Name: "LOG_MAX_SIZE", Default: "10M", Doc: "rotate the log file at this size; 0: never",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.LogMaxSize, err = ParseSize(v.Value); return }},
+		{Name: "LOG_KEEP", Default: "5", Doc: "rotated log files kept",
+			parse: func(l *loader, v envfile.Var) (err error) {
+				l.def.LogKeep, err = strconv.Atoi(v.Value)
+				if err != nil || l.def.LogKeep < 0 || l.def.LogKeep > 1000 {
+					return fmt.Errorf("%q is not a whole number from 0 to 1000", v.Value)
+				}
+				return nil
+			}},
+		{Name: "COMMAND_", Doc: "custom verb: run this command line as USER with the service environment",
+			parse: (*loader).verb},
+		{Name: "SIGNAL_", Doc: "custom verb: send this signal to the daemon",
+			parse: (*loader).verb},
+		{Name: "HELP_", Doc: "one line shown in usage for a custom verb",
+			parse: func(l *loader, v envfile.Var) error { l.helps = append(l.helps, v); return nil }},
+	}
+}
+
+// lookupKey finds the table entry of a key, or nil.
+func lookupKey(name string) *Key {
+	for i := range keyTable {
+		k := &keyTable[i]
+		if k.Name == name || k.Prefix() && strings.HasPrefix(name, k.Name) {
+			return k
+		}
+	}
+	return nil
+}
+
+func duration(field func(*Definition) *time.Duration, least time.Duration, tooSmall string) func(*loader, envfile.Var) error {
+	return func(l *loader, v envfile.Var) error {
+		d, err := ParseDuration(v.Value)
+		*field(l.def) = d
+		if err != nil {
+			return err
+		}
+		if d < least {
+			if strings.HasPrefix(tooSmall, "is ") {
+				return fmt.Errorf("%s %s", v.Value, tooSmall)
+			}
+			return errors.New(tooSmall)
+		}
+		return nil
+	}
+}
+
+func nonEmpty(s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	return nil
+}
+
+func absolute(p string) error {
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("%q is not an absolute path", p)
+	}
+	return nil
+}
+
+// defaults gives d the default of every key: the table's, then those computed
+// from the name, the header and the paths.
+func (l *loader) defaults() {
+	d := l.def
+	for i := range keyTable {
+		if k := &keyTable[i]; k.Default != "" {
+			if err := k.parse(l, envfile.Var{Key: k.Name, Value: k.Default}); err != nil {
+				panic("definition: default of " + k.Name + ": " + err.Error())
+			}
+		}
+	}
+	d.Desc = d.Name
+	if d.Header != nil && d.Header.ShortDescription != "" {
+		d.Desc = d.Header.ShortDescription
+	}
+	d.PidFile = filepath.Join(l.paths.PidDir, d.Name+".pid")
+	d.Log = filepath.Join(l.paths.LogDir, d.Name+".log")
+}
+
+// keys applies every KEY=value of a definition, collecting problems with their line.
+func (l *loader) keys(f *envfile.File) {
+	l.defaults()
+	for _, v := range f.Vars {
+		k := lookupKey(v.Key)
+		if k == nil {
+			l.add(v.Line, v.Key, "unknown key%s", suggestKey(v.Key))
+			continue
+		}
+		l.lines[v.Key] = v.Line
+		if err := k.parse(l, v); err != nil {
+			l.add(v.Line, v.Key, "%v", err)
+		}
+	}
+	l.crossChecks()
+}
+
+// crossChecks are the rules that involve more than one key, and the host lookups.
+func (l *loader) crossChecks() {
+	d := l.def
+	if _, ok := l.lines["DAEMON"]; !ok {
+		l.add(0, "DAEMON", "missing: the command line of the daemon is required")
+	} else if d.Argv != nil {
+		if l.ls != nil {
+			d.pathLater = true // list: only if status needs it (see Lister)
+		} else {
+			d.resolveProgram()
+		}
+	}
+	// Health checks are run by the watchdog, and RESPAWN=no runs none.
+	if line, ok := l.lines["CHECK"]; ok && d.Respawn == RespawnNo {
+		l.add(line, "CHECK", "has no effect with RESPAWN=no (no watchdog runs to check); use RESPAWN=on-failure or remove CHECK")
+	}
+	if d.Respawn == RespawnNo && d.MaxRSS > 0 {
+		l.add(l.lines["MAX_RSS"], "MAX_RSS", "has no effect with RESPAWN=no (no watchdog runs to measure); use RESPAWN=on-failure or remove MAX_RSS")
+	}
+	if line, ok := l.lines["RELOAD_COMMAND"]; ok && d.ReloadSignal != 0 {
+		l.add(line, "RELOAD_COMMAND", "RELOAD_SIGNAL is set too; use one of them")
+	}
+	l.attachHelps()
+	if d.Guard != "" {
+		if vb := d.Verb(d.Guard); vb == nil || vb.Kind != VerbCommand {
+			l.add(l.lines["GUARD"], "GUARD", "%q is not a COMMAND_ verb of this definition; define COMMAND_%s or name one that exists", d.Guard, strings.ReplaceAll(d.Guard, "-", "_"))
+		}
+	}
+	if d.StartWait > d.StartTimeout {
+		l.add(0, "START_WAIT", "%v is longer than START_TIMEOUT %v", d.StartWait, d.StartTimeout)
+	}
+	if (d.User != "" || d.Group != "") && l.ls == nil { // list does not need them (see Lister)
+		l.lookupCredential()
+	}
+}
+
+func (l *loader) lookupCredential() {
+	d := l.def
+	line := l.lines["USER"]
+	if line == 0 {
+		line = l.lines["GROUP"]
+	}
+	uname := d.User
+	if uname == "" {
+		uname = "root"
+	}
+	cred, err := lookupUser(uname, d.Group)
+	switch {
+	case err != nil:
+		msg := err.Error()
+		if d.leaks("USER", msg) || d.leaks("GROUP", msg) {
+			msg = "no such user or group (the value comes from the env files and is not shown: env file values stay private)"
+		}
+		p := Problem{File: d.File, Line: line, Key: "USER", Msg: msg}
+		d.HostProblems = append(d.HostProblems, p)
+		d.UserErr = &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(p.String())}
+	case os.Geteuid() != 0:
+		if cred.Uid != uint32(os.Geteuid()) || cred.Gid != uint32(os.Getegid()) {
+			p := Problem{File: d.File, Line: line, Key: "USER", Msg: "switching to " + uname + " needs root"}
+			d.HostProblems = append(d.HostProblems, p)
+			d.UserErr = &lsb.Error{Code: lsb.NoPrivilege, Err: errors.New(p.String())}
+		}
+	default:
+		d.Cred = cred
+	}
+}
+
+// probe parses a READY or CHECK value; an exec probe's command line is split here.
+func (l *loader) probe(v envfile.Var) (*probe.Probe, []string, error) {
+	p, err := ParseProbe(v.Value)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Kind != "exec" {
+		return &p, nil, nil
+	}
+	argv, err := splitCommand(p.Target, l.def.Env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &p, argv, nil
+}
+
+// verb parses a COMMAND_ or SIGNAL_ key.
+func (l *loader) verb(v envfile.Var) error {
+	d := l.def
+	prefix, suffix, _ := strings.Cut(v.Key, "_")
+	name := VerbName(suffix)
+	if !validVerb(name) {
+		return fmt.Errorf("%q is not a usable verb name (letters, digits, - after the prefix)", name)
+	}
+	if IsBuiltin(name) {
+		return fmt.Errorf("verb %q would shadow the built-in verb; choose another name", name)
+	}
+	if other, dup := l.verbKey[name]; dup {
+		return fmt.Errorf("verb %q is already defined by %s (line %d); each verb needs exactly one COMMAND_ or SIGNAL_ key", name, other, l.lines[other])
+	}
+	l.verbKey[name] = v.Key
+	vb := &Verb{Name: name, Key: v.Key, Line: v.Line}
+	d.Verbs = append(d.Verbs, vb)
+	var err error
+	if prefix == "COMMAND" {
+		vb.Kind = VerbCommand
+		vb.Argv, err = splitCommand(v.Value, d.Env)
+	} else {
+		vb.Kind = VerbSignal
+		vb.Signal, err = ParseSignal(v.Value)
+	}
+	return err
+}
+
+// attachHelps attaches HELP_ lines to their verbs. Usage shows them to anyone who
+// can run the script, so a HELP_ line is one line, belongs to a custom verb, and
+// may not take a value from an env file (it could be a secret).
+func (l *loader) attachHelps() {
+	d := l.def
+	seen := map[string]envfile.Var{}
+	for _, v := range l.helps {
+		name := VerbName(strings.TrimPrefix(v.Key, "HELP_"))
+		if other, dup := seen[name]; dup {
+			l.add(v.Line, v.Key, "verb %q already has its help line from %s (line %d)", name, other.Key, other.Line)
+			continue
+		}
+		seen[name] = v
+		switch {
+		case IsBuiltin(name):
+			l.add(v.Line, v.Key, "%q is a built-in verb, whose usage line is fixed; HELP_ is for COMMAND_ and SIGNAL_ verbs", name)
+			continue
+		case strings.ContainsAny(v.Value, "\n\r"):
+			l.add(v.Line, v.Key, "must be a single line")
+			continue
+		case l.raw != nil:
+			if rv, ok := l.raw.Lookup(v.Key); ok && rv.Value != v.Value {
+				l.add(v.Line, v.Key, "may not use ${VAR}: usage is shown to every user and would reveal a value of the env files")
+				continue
+			}
+		}
+		if vb := d.Verb(name); vb != nil {
+			vb.Help = v.Value
+		} else {
+			l.add(v.Line, v.Key, "there is no COMMAND_ or SIGNAL_ key for verb %q", name)
+		}
+	}
+}
+
+func validVerb(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// suggestKey names the closest known key when key looks like a typo of it.
+func suggestKey(key string) string {
+	best, bestD := "", 3
+	for _, k := range keyTable {
+		if k.Prefix() {
+			continue
+		}
+		if dist := editDistance(strings.ToUpper(key), k.Name); dist < bestD {
+			best, bestD = k.Name, dist
+		}
+	}
+	if best != "" {
+		return "; did you mean " + best + "?"
+	}
+	return " (see svcwrap(5) for the keys)"
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Defaults is the definition of service name with every key at its default and no
+// DAEMON: what svcwrap knows of a service whose definition it cannot read.
+func Defaults(name, file string, paths Paths) *Definition {
+	l := newLoader(name, file, paths, nil)
+	l.defaults()
+	return l.def
+}

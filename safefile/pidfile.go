@@ -1,0 +1,78 @@
+package safefile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// WritePidfile writes a PID atomically, never following a symlink (see Write).
+func WritePidfile(path string, pid int) error {
+	return Write(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+}
+
+// Pidfile is what ReadPidfile found.
+type Pidfile struct {
+	PID int
+	// Trusted is false when the file or its directory could have been written by
+	// someone other than root (or the caller): such a PID is never signalled.
+	Trusted bool
+	Why     string // why it is not trusted
+}
+
+// ReadPidfile reads a pidfile without following a symlink. A missing file is
+// (nil, nil); junk in it is an error.
+func ReadPidfile(path string) (*Pidfile, error) {
+	fd, st, err := openRegular(path)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil, nil
+	case errors.Is(err, unix.ELOOP):
+		return nil, fmt.Errorf("pidfile %s is a symlink; refusing to follow it", path)
+	case errors.Is(err, errNotRegular):
+		return nil, fmt.Errorf("pidfile %s is not a regular file", path)
+	case err != nil:
+		return nil, fmt.Errorf("pidfile %s: %w", path, err)
+	}
+	var buf [64]byte
+	n, _ := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(buf[:max(n, 0)])))
+	if err != nil || pid <= 1 {
+		return nil, fmt.Errorf("pidfile %s holds no valid PID", path)
+	}
+	pf := &Pidfile{PID: pid, Trusted: true}
+	switch {
+	case !TrustedOwner(st.Uid):
+		pf.Trusted, pf.Why = false, fmt.Sprintf("%s is owned by uid %d", path, st.Uid)
+	case st.Mode&0o022 != 0:
+		pf.Trusted, pf.Why = false, fmt.Sprintf("%s is writable by group or others", path)
+	default:
+		dir := filepath.Dir(path)
+		if why, _ := UntrustedDir(dir); why != "" {
+			pf.Trusted, pf.Why = false, fmt.Sprintf("%s lies in %s, which %s", path, dir, why)
+		}
+	}
+	return pf, nil
+}
+
+// RemovePidfile removes the pidfile at path when it names pid (any PID when pid
+// is 0). Junk or a symlink where the pidfile belongs is removed too (the name,
+// never what a symlink points to), so that a stopped service has no pidfile.
+func RemovePidfile(path string, pid int) {
+	pf, err := ReadPidfile(path)
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && (fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0) {
+			os.Remove(path)
+		}
+		return
+	}
+	if pf != nil && (pf.PID == pid || pid == 0) {
+		os.Remove(path)
+	}
+}
