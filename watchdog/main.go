@@ -1,0 +1,184 @@
+// Package watchdog is the watchdog process: one per service, started by the CLI
+// (`svcwrap __watchdog MODE NAME FILE`, see package protocol) in its own session,
+// the daemon's parent for as long as the service runs. It spawns the daemon,
+// reports the start on the readiness pipe, respawns the daemon the moment it
+// dies, runs its health checks and its log rotation, stops it when asked, and
+// publishes every change in the state file. It is a state machine (machine.go)
+// acting on the world through its effects (world.go). It never imports the CLI
+// side (package service).
+package watchdog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"svcwrap/definition"
+	"svcwrap/proc"
+	"svcwrap/protocol"
+	"svcwrap/safefile"
+)
+
+// wdLockWait bounds how long a new watchdog waits for an exiting one's lock.
+const wdLockWait = 2 * time.Second
+
+// Main is the watchdog process, argv after protocol.Arg: MODE NAME FILE. It is
+// started with /dev/null on 0-2 and the readiness pipe on fd 3. It returns the
+// process's exit status.
+func Main(args []string) int {
+	// Inherited fds must never reach the daemon (debconf's fd 3 hangs dpkg). The
+	// readiness pipe is fd 3: it becomes close-on-exec too, and stays usable here.
+	proc.CloexecInherited()
+	rep := protocol.NewReporter(os.NewFile(protocol.ReadyFD, "ready"))
+	if len(args) != 3 {
+		rep.Fail(2, 0, "usage: svcwrap "+protocol.Arg+" MODE NAME FILE")
+		return 2
+	}
+	mode, name, file := args[0], args[1], args[2]
+
+	// A watchdog is small: one P, an eager GC and a soft memory limit.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(50)
+	debug.SetMemoryLimit(8 << 20)
+
+	paths := definition.PathsFromEnv(os.Getenv)
+	def, err := definition.Load(name, file, paths)
+	if err != nil {
+		rep.Fail(6, 0, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 6
+	}
+	w := &world{def: def, files: protocol.FilesOf(paths), rep: rep,
+		events: make(chan any, 16), sigc: make(chan os.Signal, 8), children: map[int]<-chan struct{}{}}
+	// Catch, never ignore: caught signals are reset to the default in the daemon,
+	// ignored ones would be inherited as SIG_IGN.
+	signal.Notify(w.sigc, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPIPE)
+	if code, msg := w.setup(); code != 0 {
+		rep.Fail(code, 0, msg)
+		return code
+	}
+	self, _ := proc.Identify(os.Getpid())
+	m := newMachine(def, w, protocol.State{Name: name, PidFile: def.PidFile, StopSchedule: def.StopSchedule.String(), Watchdog: self})
+	if mode == protocol.ModeAdopt {
+		if old := w.adoptable(); old != nil && m.adopt(old) {
+			return w.loop(m)
+		}
+		// The daemon died between the CLI's look and ours: `start` means start it.
+	}
+	m.start()
+	return w.loop(m)
+}
+
+// adoptable is the daemon the state file records, if it still runs.
+func (w *world) adoptable() *protocol.State {
+	old, err := w.files.ReadState(w.def.Name)
+	if err != nil || old == nil || !old.Daemon.Alive() {
+		return nil
+	}
+	return old
+}
+
+// loop feeds the machine its events, one at a time, until it is done.
+func (w *world) loop(m *machine) int {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var armed time.Time
+	for m.state != stDone {
+		var tc <-chan time.Time
+		if due := m.due(); !due.IsZero() {
+			if !due.Equal(armed) {
+				timer.Reset(time.Until(due))
+				armed = due
+			}
+			tc = timer.C
+		} else if !armed.IsZero() {
+			timer.Stop()
+			armed = time.Time{}
+		}
+		select {
+		case ev := <-w.events:
+			m.handle(ev)
+		case s := <-w.sigc:
+			m.handle(evSignal{s.(syscall.Signal)})
+		case <-w.logWake():
+			m.handle(evLogWritten{})
+		case <-tc:
+			armed = time.Time{}
+			m.handle(evTimer{})
+		}
+	}
+	return m.exitCode
+}
+
+// setup applies the process-wide attributes once: the watchdog lock, the nice value
+// of the thread that forks the daemon, umask, rlimits, and the log.
+func (w *world) setup() (int, string) {
+	d := w.def
+	if err := w.files.Ensure(); err != nil {
+		return 4, err.Error()
+	}
+	lock, err := safefile.HoldLock(w.files.WatchdogLock(d.Name), wdLockWait)
+	if err != nil {
+		return 1, fmt.Sprintf("another watchdog holds %s (%v)", w.files.WatchdogLock(d.Name), err)
+	}
+	w.wdLock = lock
+	// Nice is per thread on Linux and children inherit the forking thread's value:
+	// the loop goroutine stays on this thread, which alone gets NICE. Without NICE
+	// it stays unlocked (a locked thread costs one more thread; see "Footprint" in
+	// docs/design.md).
+	if d.Nice != 0 {
+		runtime.LockOSThread()
+		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, d.Nice); err != nil {
+			return 4, fmt.Sprintf("NICE %d: %v", d.Nice, err)
+		}
+	}
+	syscall.Umask(int(d.Umask))
+	for _, l := range d.Limits {
+		// syscall.Setrlimit also stops Go from restoring its saved NOFILE limit in children.
+		if err := syscall.Setrlimit(l.Resource, &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
+			return 4, fmt.Sprintf("LIMIT_%s: %v", l.Name, err)
+		}
+	}
+	switch d.Log {
+	case "none":
+	case "syslog":
+		var err error
+		if w.log, w.elog, err = syslogOutputs(d.Name); err != nil {
+			return 4, err.Error()
+		}
+	default:
+		if err := os.MkdirAll(dirOf(d.Log), 0o755); err != nil {
+			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)
+		}
+		f, err := safefile.OpenAppend(d.Log, 0o640)
+		if err != nil {
+			code := 1 // a full disk is no privilege problem
+			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+				code = 4
+			}
+			return safefile.ExitCode(err, code), fmt.Sprintf("LOG %v", err)
+		}
+		w.log = f
+		w.watchLog()
+	}
+	if !d.Forks {
+		if err := safefile.CheckWritable(d.PidFile); err != nil {
+			return safefile.ExitCode(err, 4), fmt.Sprintf("PIDFILE %v", err)
+		}
+	}
+	return 0, ""
+}
+
+func dirOf(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i > 0 {
+		return p[:i]
+	}
+	return "/"
+}

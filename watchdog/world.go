@@ -1,0 +1,281 @@
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"svcwrap/definition"
+	"svcwrap/probe"
+	"svcwrap/proc"
+	"svcwrap/protocol"
+	"svcwrap/safefile"
+)
+
+// world is the machine's effects on the real system. Its fields belong to the
+// loop goroutine; the goroutines it starts only send events.
+type world struct {
+	def    *definition.Definition
+	files  protocol.Files
+	rep    *protocol.Reporter
+	events chan any
+	sigc   chan os.Signal
+
+	log      *os.File    // the daemon's stdout and stderr; nil means /dev/null
+	elog     *os.File    // the daemon's stderr when it differs from log (LOG=syslog)
+	rot      *logRotator // LOG_MAX_SIZE rotation; nil when off
+	logStart int64       // log size when the current start began (for the failure report)
+	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
+
+	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
+	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
+}
+
+func (w *world) now() time.Time { return time.Now() }
+
+// spawn starts the daemon as our child in its own process group.
+func (w *world) spawn() (proc.Ref, error) {
+	d := w.def
+	if err := d.Runnable(); err != nil {
+		return proc.Ref{}, err
+	}
+	cmd := &exec.Cmd{Path: d.Path, Args: d.Argv, Env: d.Env, Dir: d.Chdir,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: d.Cred}}
+	if w.log != nil {
+		cmd.Stdout, cmd.Stderr = w.log, w.log
+		if w.elog != nil {
+			cmd.Stderr = w.elog
+		}
+		if fi, err := w.log.Stat(); err == nil && fi.Mode().IsRegular() {
+			w.logStart = fi.Size()
+		}
+	}
+	if d.Forks {
+		// A stale pidfile of the previous daemon must not be mistaken for the new one.
+		os.Remove(d.PidFile)
+	}
+	if err := cmd.Start(); err != nil {
+		return proc.Ref{}, describeSpawnError(d, err)
+	}
+	pid := cmd.Process.Pid
+	ref := proc.Child(pid)
+	for old, c := range w.children {
+		select {
+		case <-c:
+			delete(w.children, old) // reaped
+		default:
+		}
+	}
+	reaped := make(chan struct{})
+	w.children[pid] = reaped
+	go func() {
+		// The exit event is sent before the channel closes: a stop job that saw
+		// the daemon reaped ends after the machine has seen its exit.
+		w.events <- evExit{pid: pid, exit: proc.WaitChild(cmd)}
+		close(reaped)
+	}()
+	if d.Forks {
+		w.fgStart = ref.Start
+	}
+	return ref, nil
+}
+
+// describeSpawnError turns an exec failure into a sentence that names the cause.
+func describeSpawnError(d *definition.Definition, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "chdir" {
+		who := "root"
+		if d.User != "" {
+			who = d.User
+		}
+		return fmt.Errorf("CHDIR %s: %v (the directory must be reachable by %s)", d.Chdir, pe.Err, who)
+	}
+	if errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("%s: not installed: %w", d.Path, err)
+	}
+	return fmt.Errorf("cannot run %s: %w", d.Path, err)
+}
+
+// adopt watches a daemon that is not our child through a pidfd.
+func (w *world) adopt(ref proc.Ref) error {
+	h, err := ref.Open()
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			if exited, err := h.Wait(time.Time{}); exited || err != nil {
+				break
+			}
+		}
+		h.Close()
+		w.events <- evExit{pid: ref.PID}
+	}()
+	return nil
+}
+
+// locate finds a forking daemon through PIDFILE, which has no event: it is polled
+// with a growing interval, bounded by START_TIMEOUT.
+func (w *world) locate(fg proc.Ref) {
+	deadline := time.Now().Add(w.def.StartTimeout)
+	pidfile := w.def.PidFile
+	go func() {
+		wait := time.Millisecond
+		for {
+			ref, err := readForkedPid(pidfile)
+			if err == nil || time.Now().After(deadline) {
+				w.events <- evLocated{ref, err}
+				return
+			}
+			t := time.NewTimer(min(wait, time.Until(deadline)+time.Millisecond))
+			<-t.C
+			wait = min(wait*2, 100*time.Millisecond)
+		}
+	}()
+}
+
+// readForkedPid reads a forking daemon's pidfile and identifies the live process.
+func readForkedPid(path string) (proc.Ref, error) {
+	pf, err := safefile.ReadPidfile(path)
+	if err != nil {
+		return proc.Ref{}, err
+	}
+	if pf == nil {
+		return proc.Ref{}, fmt.Errorf("PIDFILE %s was not written", path)
+	}
+	if !pf.Trusted {
+		return proc.Ref{}, fmt.Errorf("PIDFILE not trusted: %s", pf.Why)
+	}
+	ref, err := proc.Identify(pf.PID)
+	if err != nil {
+		return proc.Ref{}, fmt.Errorf("PIDFILE %s names pid %d, which is not running", path, pf.PID)
+	}
+	return ref, nil
+}
+
+// probe runs READY (polled until it passes, bounded by START_TIMEOUT from the
+// start: there is no event for "the port accepts", so the interval grows with the
+// start's age, see probe.Interval) or CHECK (once, bounded by CHECK_TIMEOUT).
+func (w *world) probe(ready bool, daemon proc.Ref, began time.Time) {
+	d := w.def
+	go func() {
+		var err error
+		if ready {
+			err = runReady(d, began)
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), d.CheckTimeout)
+			err = d.Check.Run(ctx, d.ProbeExec(d.Check))
+			cancel()
+		}
+		w.events <- evProbed{ready: ready, pid: daemon.PID, err: err}
+	}()
+}
+
+func runReady(d *definition.Definition, began time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), began.Add(d.StartTimeout))
+	defer cancel()
+	x := d.ProbeExec(d.Ready)
+	var last error
+	for {
+		err := d.Ready.Run(ctx, x)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() == nil || last == nil {
+			last = err // an attempt cut short by the deadline says less than the one before
+		}
+		t := time.NewTimer(probe.Interval(time.Since(began)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return last
+		case <-t.C:
+		}
+	}
+}
+
+// stop runs STOP_SCHEDULE off the loop on what j names. The daemon gets each
+// signal on its whole process group; when it is our child, its exit is seen when
+// it is reaped (then the group's emptiness needs no /proc scan past a zombie
+// leader). The group of a dead daemon gets a final SIGKILL if the schedule does
+// not end with one: nobody asked for that stop, and a survivor would run next to
+// the new daemon. A FORKS=yes spawn whose daemon was never found: its foreground
+// process's group is killed, and what it left running is found in /proc.
+func (w *world) stop(j job) {
+	sched := w.def.StopSchedule
+	var t proc.Target
+	steps := sched.Steps
+	switch {
+	case j.daemon.PID != 0:
+		t = proc.TargetOf(j.daemon)
+		if reaped, ok := w.children[j.daemon.PID]; ok {
+			t = proc.Target{Ref: j.daemon, Group: j.daemon.PID, Exited: reaped}
+		}
+	case j.group != 0:
+		t, steps = proc.Target{Group: j.group}, proc.WithFinalKill(steps)
+	}
+	fg, fgStart := j.forks, w.fgStart
+	go func() {
+		if j.asked {
+			w.logEvent(fmt.Sprintf("stopping daemon (pid %d): STOP_SCHEDULE %s", j.daemon.PID, sched))
+		}
+		var err error
+		if fg.PID != 0 {
+			unix.Kill(-fg.PID, unix.SIGKILL)
+			w.stopStrayForks(fgStart)
+		} else {
+			err = proc.Stop(t, steps)
+		}
+		if err != nil {
+			err = fmt.Errorf("%v after STOP_SCHEDULE %s", err, sched)
+		}
+		w.events <- evStopped{err}
+	}()
+}
+
+func (w *world) groupLeft(pgid int) bool { return proc.GroupAlive(pgid) }
+
+func (w *world) rss(pid int) (int64, error) { return proc.GroupRSS(pid) }
+
+// publish writes the state file; status and list read it.
+func (w *world) publish(st *protocol.State) {
+	err := w.files.SaveState(st)
+	if errors.Is(err, os.ErrNotExist) { // RUNDIR vanished (rm -rf, tmpfs /run remounted)
+		w.repair(st.Daemon)
+		err = w.files.SaveState(st)
+	}
+	if err != nil {
+		w.logEvent(fmt.Sprintf("cannot save state: %v", err))
+	}
+}
+
+func (w *world) writePidfile(pid int) {
+	if err := safefile.WritePidfile(w.def.PidFile, pid); err != nil {
+		w.logEvent(fmt.Sprintf("cannot write pidfile: %v", err))
+	}
+}
+
+func (w *world) removePidfile(pid int) { safefile.RemovePidfile(w.def.PidFile, pid) }
+
+func (w *world) removeState() { w.files.RemoveState(w.def.Name) }
+
+func (w *world) reportOK(pid int) { w.rep.OK(pid) }
+
+func (w *world) reportFail(code int, reason string) { w.rep.Fail(code, w.logStart, reason) }
+
+// logEvent records a supervision event in the service log, as one line
+// "TIME svcwrap: NAME: MESSAGE" written with one write(2) (O_APPEND: never torn
+// by the daemon's own writes), and in syslog when there (off the loop: a stuck
+// syslog daemon never delays a respawn).
+func (w *world) logEvent(msg string) {
+	if w.log != nil && w.def.Log != "syslog" {
+		w.log.Write(fmt.Appendf(nil, "%s svcwrap: %s: %s\n", time.Now().Format(time.RFC3339), w.def.Name, msg))
+	}
+	go sendSyslog(w.def.Name, msg)
+}
