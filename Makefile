@@ -17,7 +17,9 @@ all: build
 BINARY ?= bin/svcwrap
 build: $(BINARY)
 
-$(BINARY): $(shell find cmd commands service envfile lsb -name '*.go' -not -name '*_test.go') go.mod go.sum
+# Every package of the binary (not bench/, integration/, scripts/).
+PKGS := cmd commands service watchdog protocol definition probe proc safefile envfile lsb
+$(BINARY): $(shell find $(PKGS) -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/svcwrap
 
 # Everything CI runs: dependencies (as root), vet, gofmt, unit tests and fuzz seed
@@ -34,7 +36,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 unit:
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./envfile/ ./lsb/ ./service/ ./commands/ ./cmd/... ./bench/...
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(PKGS))) ./bench/...
 
 integration:
 	CGO_ENABLED=1 SVCWRAP_RACE=1 $(GO) test -race -count=1 -timeout 20m ./integration/

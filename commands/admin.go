@@ -15,6 +15,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
 	"svcwrap/service"
 )
@@ -38,7 +39,7 @@ type CLI struct {
 
 // adminEnv is what admin subcommands get.
 type adminEnv struct {
-	paths  service.Paths
+	paths  definition.Paths
 	out    io.Writer
 	errw   io.Writer
 	parser *kong.Kong
@@ -60,7 +61,7 @@ func RunAdmin(args []string) int {
 		fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
 		return 1
 	}
-	env := &adminEnv{paths: service.PathsFromEnv(os.Getenv), out: os.Stdout, errw: os.Stderr, parser: parser}
+	env := &adminEnv{paths: definition.PathsFromEnv(os.Getenv), out: os.Stdout, errw: os.Stderr, parser: parser}
 	if err := checkArgs(args); err != nil {
 		fmt.Fprintf(os.Stderr, "svcwrap: %v\n", err)
 		return int(lsb.BadArgs)
@@ -153,7 +154,7 @@ func (c CheckCmd) Run(env *adminEnv) error {
 			file = f
 		}
 	}
-	def, err := service.Load(name, file, env.paths)
+	def, err := definition.Load(name, file, env.paths)
 	if err != nil {
 		fmt.Fprintln(env.errw, err)
 		return &lsb.Error{Code: lsb.NotConfigured, Err: errSilent}
@@ -191,7 +192,7 @@ type listEntry struct {
 func (c ListCmd) Run(env *adminEnv) error {
 	defs := discover(env.paths)
 	entries := make([]listEntry, len(defs))
-	ls := service.NewLister(env.paths)
+	ls := definition.NewLister(env.paths)
 	eachParallel(len(defs), func(i int) { entries[i] = listOne(ls, env.paths, defs[i]) })
 	// One write at the end: tabwriter writes cell by cell (16 syscalls a line).
 	out := bufio.NewWriterSize(env.out, 64<<10)
@@ -222,7 +223,7 @@ func (c ListCmd) Run(env *adminEnv) error {
 		}
 		restart := "-"
 		if e.LastRestart != "" {
-			restart = fmt.Sprintf("%s (%d health restart%s)", e.LastRestart, e.HealthRestarts, map[bool]string{true: "s"}[e.HealthRestarts != 1])
+			restart = fmt.Sprintf("%s (%d health restart%s)", e.LastRestart, e.HealthRestarts, lsb.Plural(e.HealthRestarts))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, e.State, pid, up, e.Respawns, last, restart)
 	}
@@ -236,7 +237,7 @@ type serviceDef struct{ name, file string }
 
 // discover finds every service: script-mode files in INITDIR and the definitions
 // in CONFDIR (symlink mode), by name.
-func discover(paths service.Paths) []serviceDef {
+func discover(paths definition.Paths) []serviceDef {
 	seen := map[string]bool{}
 	var out []serviceDef
 	if ents, err := os.ReadDir(paths.InitDir); err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
 	"svcwrap/service"
 )
@@ -13,7 +14,7 @@ import (
 // names the problem: an administrator who broke a definition must still be able to
 // see and stop the service. Every other verb is refused by the caller (LSB 6), and
 // the running daemon is left alone. ok is false when the caller should refuse.
-func brokenDefinition(rep *lsb.Reporter, name, file string, paths service.Paths, verb string, args []string, loadErr error) (int, bool) {
+func brokenDefinition(rep *lsb.Reporter, name, file string, paths definition.Paths, verb string, args []string, loadErr error) (int, bool) {
 	if verb != "status" && verb != "stop" {
 		return 0, false
 	}

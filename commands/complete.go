@@ -2,8 +2,7 @@ package commands
 
 import (
 	"fmt"
-
-	"svcwrap/service"
+	"svcwrap/definition"
 )
 
 // CompleteCmd is the hidden `svcwrap __complete` that bash completion asks:
@@ -32,8 +31,8 @@ func (c CompleteCmd) Run(env *adminEnv) error {
 
 // completeVerbs lists the verbs of a service: the built-in ones always, the custom
 // ones when its definition loads.
-func completeVerbs(paths service.Paths, name string) []string {
-	out := append([]string(nil), service.BuiltinVerbs...)
+func completeVerbs(paths definition.Paths, name string) []string {
+	out := append([]string(nil), definition.BuiltinVerbs...)
 	if name == "" {
 		return out
 	}
@@ -41,7 +40,7 @@ func completeVerbs(paths service.Paths, name string) []string {
 	if err != nil {
 		return out
 	}
-	def, err := service.Load(name, file, paths)
+	def, err := definition.Load(name, file, paths)
 	if err != nil {
 		return out
 	}

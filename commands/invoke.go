@@ -14,7 +14,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
+	"svcwrap/proc"
+	"svcwrap/protocol"
 	"svcwrap/service"
 )
 
@@ -25,8 +28,8 @@ import (
 // Inherited fds from 3 up are made close-on-exec, so nothing svcwrap starts keeps
 // a caller's pipe open (debconf's fd 3).
 func prepare() {
-	service.CloexecInherited()
-	service.NormalizeEnv()
+	proc.CloexecInherited()
+	protocol.NormalizeEnv()
 	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE, unix.SIGHUP)
 }
 
@@ -53,11 +56,19 @@ func RunScript(script string, args []string) int {
 func RunSymlink(argv0 string, args []string) int {
 	prepare()
 	name := ServiceNameFromLink(argv0)
-	paths := service.PathsFromEnv(os.Getenv)
+	paths := definition.PathsFromEnv(os.Getenv)
 	return invokeAs(name, filepath.Join(paths.ConfDir, name), argv0, args)
 }
 
-var rcPrefix = lazyRE(`^[SK][0-9][0-9]`)
+// trimRcPrefix strips an rc link's S01/K01 prefix from a name.
+func trimRcPrefix(name string) string {
+	if len(name) >= 3 && (name[0] == 'S' || name[0] == 'K') && isDigit(name[1]) && isDigit(name[2]) {
+		return name[3:]
+	}
+	return name
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // ServiceNameFromLink follows the symlink chain from path until the next step is no
 // longer a symlink, and returns the base name of the last link.
@@ -82,13 +93,13 @@ func ServiceNameFromLink(path string) string {
 	name := filepath.Base(last)
 	if last == path {
 		// Not a symlink at all (a copy or a hard link): strip an rc prefix.
-		name = rcPrefix().ReplaceAllString(name, "")
+		name = trimRcPrefix(name)
 	}
 	return name
 }
 
 func lookPathDirs(name string) (string, error) {
-	return service.ResolveProgram(name)
+	return definition.ResolveProgram(name)
 }
 
 // invoke loads the definition and runs one verb.
@@ -99,7 +110,7 @@ func invoke(name, file string, args []string) int { return invokeAs(name, file, 
 // systemd, hand-run verbs may go to systemctl instead (systemd.go).
 func invokeAs(name, file, via string, args []string) int {
 	rep := lsb.NewReporter(os.Stdout, os.Stderr)
-	paths := service.PathsFromEnv(os.Getenv)
+	paths := definition.PathsFromEnv(os.Getenv)
 	if err := checkArgs(args); err != nil {
 		rep.Failure(name, err)
 		return lsb.ExitCodeOf(err)
@@ -112,7 +123,7 @@ func invokeAs(name, file, via string, args []string) int {
 	if code, done := systemdRedirect(rep, name, via, verb, args, paths); done {
 		return code
 	}
-	def, err := service.Load(name, file, paths)
+	def, err := definition.Load(name, file, paths)
 	if err != nil {
 		if code, ok := brokenDefinition(rep, name, file, paths, verb, args, err); ok {
 			return code
@@ -188,7 +199,7 @@ func isScript(path string) bool {
 
 // FindDefinition locates the definition of service name: a script-mode file in
 // INITDIR, else CONFDIR/NAME.
-func FindDefinition(paths service.Paths, name string) (string, error) {
+func FindDefinition(paths definition.Paths, name string) (string, error) {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return "", fmt.Errorf("%q is not a service name", name)
 	}

@@ -6,11 +6,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"svcwrap/definition"
 	"svcwrap/service"
 )
 
 // listOne loads and inspects one service for `list`.
-func listOne(ls *service.Lister, paths service.Paths, sd serviceDef) listEntry {
+func listOne(ls *definition.Lister, paths definition.Paths, sd serviceDef) listEntry {
 	e := listEntry{Name: sd.name, Definition: sd.file}
 	def, err := ls.Load(sd.name, sd.file)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"unicode"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
-	"svcwrap/service"
 )
 
 // NewCmd writes the definition of a new service (`svcwrap new`).
@@ -37,7 +37,17 @@ const (
 	rcStopSeq  = "01"
 )
 
-var serviceNameRE = lazyRE(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// validServiceName matches [A-Za-z0-9][A-Za-z0-9_.-]*.
+func validServiceName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || isDigit(c)
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return name != ""
+}
 
 // reservedNames are names that init.d tools treat specially (`service
 // --status-all` and sysv-rc skip them) or that would make svcwrap itself.
@@ -58,7 +68,7 @@ func ValidateServiceName(name string) error {
 		return fmt.Errorf("service name %q contains a slash; give the bare name, e.g. %q", name, filepath.Base(name))
 	case strings.HasPrefix(name, "."):
 		return fmt.Errorf("service name %q starts with a dot (hidden files are not services)", name)
-	case !serviceNameRE().MatchString(name):
+	case !validServiceName(name):
 		return fmt.Errorf("service name %q may only hold letters, digits, '.', '_' and '-', and must start with a letter or digit (no '/', no spaces, no '@')", name)
 	case strings.HasSuffix(name, ".sh"):
 		return fmt.Errorf("service name %q ends in .sh: sysv-rc sources such scripts with sh instead of running them", name)
@@ -246,7 +256,7 @@ func (c NewCmd) Run(env *adminEnv) error {
 
 // writeValidated writes text to a temporary file beside path, validates it as
 // `check` does, and renames it into place; on a problem nothing is replaced.
-func writeValidated(env *adminEnv, name, path, text string, mode os.FileMode, paths service.Paths) error {
+func writeValidated(env *adminEnv, name, path, text string, mode os.FileMode, paths definition.Paths) error {
 	fail := func(err error) error {
 		return &lsb.Error{Service: name, Action: "new", Code: fileErrCode(err), Err: err}
 	}
@@ -273,7 +283,7 @@ func writeValidated(env *adminEnv, name, path, text string, mode os.FileMode, pa
 	if werr != nil {
 		return fail(werr)
 	}
-	def, err := service.Load(name, tmp, paths)
+	def, err := definition.Load(name, tmp, paths)
 	if err != nil {
 		fmt.Fprintln(env.errw, strings.ReplaceAll(err.Error(), tmp, path))
 		return &lsb.Error{Service: name, Action: "new", Code: lsb.NotConfigured,
@@ -289,8 +299,8 @@ func writeValidated(env *adminEnv, name, path, text string, mode os.FileMode, pa
 }
 
 // checkWritten validates an existing definition (an unchanged `new`).
-func checkWritten(env *adminEnv, name, path string, paths service.Paths) error {
-	def, err := service.Load(name, path, paths)
+func checkWritten(env *adminEnv, name, path string, paths definition.Paths) error {
+	def, err := definition.Load(name, path, paths)
 	if err != nil {
 		fmt.Fprintln(env.errw, err)
 		return &lsb.Error{Service: name, Action: "new", Code: lsb.NotConfigured, Err: errSilent}
@@ -339,7 +349,7 @@ func enable(env *adminEnv, name string, symlink bool, h *lsb.Header) error {
 		return &lsb.Error{Service: name, Action: "new --enable", Code: lsb.Failed, Err: err, Hint: hint}
 	}
 	if !symlink && filepath.Clean(env.paths.InitDir) == "/etc/init.d" {
-		tool, args := rcTool(name, service.ResolveProgram)
+		tool, args := rcTool(name, definition.ResolveProgram)
 		if tool == "" {
 			return fail(errors.New("neither update-rc.d nor chkconfig is installed"), "create the /etc/rc?.d links by hand")
 		}

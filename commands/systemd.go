@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
-	"svcwrap/service"
 )
 
 // systemdBooted returns the directory that says the host was booted with systemd
@@ -30,7 +30,7 @@ func systemctlPath() (string, error) {
 	if p := os.Getenv("SVCWRAP_SYSTEMCTL"); p != "" {
 		return p, nil
 	}
-	return service.ResolveProgram("systemctl")
+	return definition.ResolveProgram("systemctl")
 }
 
 // systemctl runs systemctl with args and returns its trimmed stdout; stderr is
@@ -142,7 +142,7 @@ func runAsInitScript(via, initDir, name string) bool {
 //     respawns and the last exit, and changes nothing).
 //
 // It returns the exit code and true when it handled the verb.
-func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, paths service.Paths) (int, bool) {
+func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, paths definition.Paths) (int, bool) {
 	if verb == "status" || systemdBooted() == "" {
 		return 0, false // status needs no systemctl round trip, masked or not
 	}

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
-	"svcwrap/service"
 )
 
 // UnitCmd prints or installs a native systemd unit for a service (`svcwrap unit`).
@@ -136,7 +136,7 @@ func wantedBy(h *lsb.Header) string {
 //     installed (5) or the definition is broken (6) fails `systemctl start`.
 //   - ExecReload only when RELOAD_SIGNAL or RELOAD_COMMAND is set.
 //   - SYSTEMCTL_SKIP_REDIRECT, so the script never hands the verb back.
-func renderUnit(d *service.Definition, initPath string) string {
+func renderUnit(d *definition.Definition, initPath string) string {
 	h := d.Header
 	desc := d.Desc
 	if h != nil && h.ShortDescription != "" {
@@ -167,7 +167,7 @@ func renderUnit(d *service.Definition, initPath string) string {
 	b.WriteString("TimeoutSec=5min\n")
 	b.WriteString("IgnoreSIGPIPE=no\n")
 	b.WriteString("KillMode=process\n")
-	if d.Respawn == service.RespawnNo {
+	if d.Respawn == definition.RespawnNo {
 		b.WriteString("GuessMainPID=no\n")
 		b.WriteString("RemainAfterExit=no\n")
 		fmt.Fprintf(&b, "PIDFile=%s\n", d.PidFile)
@@ -198,7 +198,7 @@ func (c UnitCmd) Run(env *adminEnv) error {
 	if err != nil {
 		return fail(lsb.NotConfigured, err, "")
 	}
-	def, err := service.Load(c.Name, file, env.paths)
+	def, err := definition.Load(c.Name, file, env.paths)
 	if err != nil {
 		fmt.Fprintln(env.errw, err)
 		return fail(lsb.NotConfigured, errors.New("the definition is not valid"), "fix it first (svcwrap check "+c.Name+")")

@@ -6,7 +6,9 @@ import (
 	"os"
 	"strings"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
+	"svcwrap/proc"
 	"svcwrap/service"
 )
 
@@ -80,7 +82,7 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 		if len(args) != 1 {
 			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("usage: signal SIG (a name like HUP or a number)")}
 		}
-		sig, err := service.ParseSignal(args[0])
+		sig, err := definition.ParseSignal(args[0])
 		if err != nil {
 			return &lsb.Error{Code: lsb.BadArgs, Err: err}
 		}
@@ -97,7 +99,7 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 	}
 	Usage(os.Stderr, d)
 	e := &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %s", shortQuote(verb))}
-	if v := d.Verb(service.VerbName(verb)); v != nil {
+	if v := d.Verb(definition.VerbName(verb)); v != nil {
 		e.Hint = "did you mean " + v.Name + "?"
 	}
 	return e
@@ -173,10 +175,10 @@ func reload(rep *lsb.Reporter, svc *service.Service) error {
 	return err
 }
 
-func custom(svc *service.Service, v *service.Verb, args []string) error {
-	if v.Kind == service.VerbSignal {
+func custom(svc *service.Service, v *definition.Verb, args []string) error {
+	if v.Kind == definition.VerbSignal {
 		if len(args) > 0 {
-			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s sends SIG%s and takes no arguments", v.Name, service.SignalName(v.Signal))}
+			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s sends SIG%s and takes no arguments", v.Name, proc.SignalName(v.Signal))}
 		}
 		return svc.Signal(v.Signal)
 	}
@@ -185,7 +187,7 @@ func custom(svc *service.Service, v *service.Verb, args []string) error {
 }
 
 // Usage lists every verb, built-in first, then the definition's own with HELP_ lines.
-func Usage(w io.Writer, d *service.Definition) {
+func Usage(w io.Writer, d *definition.Definition) {
 	verbs := make([]string, 0, len(builtinHelp)+len(d.Verbs))
 	for _, b := range builtinHelp {
 		verbs = append(verbs, b.verb)
@@ -200,8 +202,8 @@ func Usage(w io.Writer, d *service.Definition) {
 	for _, v := range d.Verbs {
 		help := v.Help
 		if help == "" {
-			if v.Kind == service.VerbSignal {
-				help = "send SIG" + service.SignalName(v.Signal) + " to the daemon"
+			if v.Kind == definition.VerbSignal {
+				help = "send SIG" + proc.SignalName(v.Signal) + " to the daemon"
 			} else {
 				help = "run the command of " + v.Key // never the command line: it may hold a secret
 			}

@@ -1,7 +1,7 @@
 package integration_test
 
 // The man pages: groff and man-db find nothing to warn about, and they cannot
-// drift from the code: every key that service/keys.go accepts is in svcwrap(5),
+// drift from the code: every key of definition.Keys() is in svcwrap(5),
 // every built-in verb, admin subcommand and SVCWRAP_* variable the code reads is
 // in svcwrap(8).
 
@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"svcwrap/commands"
-	"svcwrap/service"
+	"svcwrap/definition"
 )
 
 var manPages = []string{"../man/svcwrap.8", "../man/svcwrap.5"}
@@ -70,29 +70,19 @@ func manSection(t *testing.T, text, name string) string {
 	return rest
 }
 
-// definitionKeys are the keys service/keys.go accepts: `key == "NAME"` cases and
-// `strings.HasPrefix(key, "PREFIX_")` prefixes.
+// definitionKeys are the keys of definition.Keys(), the one table of keys: plain
+// keys and families of keys (prefixes ending in "_").
 func definitionKeys(t *testing.T) (keys, prefixes []string) {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", "service", "keys.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, m := range regexp.MustCompile(`key == "([A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1) {
-		if !seen[m[1]] {
-			seen[m[1]] = true
-			keys = append(keys, m[1])
-		}
-	}
-	for _, m := range regexp.MustCompile(`HasPrefix\(key, "([A-Z0-9_]+_)"\)`).FindAllStringSubmatch(string(src), -1) {
-		if !seen[m[1]] {
-			seen[m[1]] = true
-			prefixes = append(prefixes, m[1])
+	for _, k := range definition.Keys() {
+		if k.Prefix() {
+			prefixes = append(prefixes, k.Name)
+		} else {
+			keys = append(keys, k.Name)
 		}
 	}
 	if len(keys) < 20 || len(prefixes) < 3 {
-		t.Fatalf("found only keys %v and prefixes %v in service/keys.go: has its form changed?", keys, prefixes)
+		t.Fatalf("found only keys %v and prefixes %v in definition.Keys()", keys, prefixes)
 	}
 	return keys, prefixes
 }
@@ -103,12 +93,12 @@ func TestManPageCoversEveryKey(t *testing.T) {
 	for _, k := range keys {
 		// Documented as an assignment, KEY=.
 		if !regexp.MustCompile(`(^|[^A-Z0-9_])` + k + `=`).MatchString(text) {
-			t.Errorf("svcwrap(5) KEYS does not document %s= (service/keys.go accepts it)", k)
+			t.Errorf("svcwrap(5) KEYS does not document %s= (definition.Keys() has it)", k)
 		}
 	}
 	for _, p := range prefixes {
 		if !regexp.MustCompile(`(^|[^A-Z0-9_])` + p).MatchString(text) {
-			t.Errorf("svcwrap(5) KEYS does not document %s<...> (service/keys.go accepts it)", p)
+			t.Errorf("svcwrap(5) KEYS does not document %s<...> (definition.Keys() has it)", p)
 		}
 	}
 }
@@ -140,7 +130,7 @@ func TestManPageCoversVerbsSubcommandsEnv(t *testing.T) {
 	word := func(section, w string) bool {
 		return regexp.MustCompile(`(^|[^a-z-])` + regexp.QuoteMeta(w) + `($|[^a-z-])`).MatchString(manSection(t, text, section))
 	}
-	for _, v := range service.BuiltinVerbs {
+	for _, v := range definition.BuiltinVerbs {
 		if !word("VERBS", v) {
 			t.Errorf("svcwrap(8) VERBS does not document the built-in verb %q", v)
 		}
@@ -157,7 +147,7 @@ func TestManPageCoversVerbsSubcommandsEnv(t *testing.T) {
 	// Every SVCWRAP_* variable the program reads.
 	env := manSection(t, text, "ENVIRONMENT")
 	vars := map[string]bool{}
-	for _, dir := range []string{"cmd", "commands", "service", "lsb", "envfile"} {
+	for _, dir := range []string{"cmd", "commands", "service", "lsb", "envfile", "definition", "proc", "probe", "protocol", "safefile", "watchdog"} {
 		filepath.WalkDir(filepath.Join("..", dir), func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 				return nil

@@ -2,7 +2,9 @@ package service
 
 import (
 	"path/filepath"
-	"time"
+
+	"svcwrap/definition"
+	"svcwrap/protocol"
 )
 
 // Fallback is the definition `status` and `stop` use when the real one cannot be
@@ -11,25 +13,20 @@ import (
 // daemon is the one the state file records (PID and start time), the pidfile and
 // STOP_SCHEDULE are the ones the watchdog recorded there (else the defaults). It
 // reports false when there is no state file, so nothing is known to be running.
-func Fallback(name, file string, paths Paths) (*Definition, bool) {
-	st, err := paths.ReadState(name)
+func Fallback(name, file string, paths definition.Paths) (*definition.Definition, bool) {
+	st, err := protocol.FilesOf(paths).ReadState(name)
 	if err != nil || st == nil {
 		return nil, false
 	}
-	d := &Definition{Name: name, File: file, Desc: name,
-		PidFile:      filepath.Join(paths.PidDir, name+".pid"),
-		Respawn:      RespawnAlways,
-		StartTimeout: 30 * time.Second,
-		Log:          "none",
-	}
+	d := definition.Defaults(name, file, paths)
+	d.Log = "none"
 	if st.PidFile != "" && filepath.IsAbs(st.PidFile) {
 		d.PidFile = filepath.Clean(st.PidFile)
 	}
-	if st.Phase == PhaseUnwatched {
-		d.Respawn = RespawnNo
+	if st.Phase == protocol.PhaseLaunched {
+		d.Respawn = definition.RespawnNo
 	}
-	d.StopSchedule, _ = ParseSchedule("TERM/10/KILL/5")
-	if sch, err := ParseSchedule(st.StopSchedule); err == nil {
+	if sch, err := definition.ParseSchedule(st.StopSchedule); err == nil {
 		d.StopSchedule = sch // the one the daemon was started with
 	}
 	return d, true

@@ -7,23 +7,17 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"svcwrap/definition"
 	"svcwrap/lsb"
+	"svcwrap/proc"
+	"svcwrap/protocol"
+	"svcwrap/safefile"
 )
-
-// Service is a definition together with the paths it runs under.
-type Service struct {
-	Def   *Definition
-	Paths Paths
-
-	guarded bool // GUARD passed in this invocation (restart runs it once, not twice)
-}
 
 // Status is what `status` and `list` report.
 type Status struct {
 	Name        string
-	State       string // running, starting, respawning, unsupervised, stopped, failed, dead
+	State       string // running, starting, respawning, unsupervised, stopped, failed, dead, unknown
 	Code        lsb.Status
 	PID         int
 	WatchdogPID int
@@ -35,101 +29,125 @@ type Status struct {
 	// HealthRestarts and LastRestart: restarts by CHECK or MAX_RSS, and the last reason.
 	HealthRestarts int
 	LastRestart    string
-	daemon         ProcRef
+	daemon         proc.Ref
 	lost           bool // no usable state file: judged from the pidfile and /proc
-	watchdog       ProcRef
-	phase          Phase
+	watchdog       proc.Ref
 }
 
 // Alive reports a daemon that runs (whether or not it is supervised).
 func (s Status) Alive() bool { return s.PID != 0 }
+
+// running sets the status of a live daemon that the state file does not record.
+func (s *Status) running(d *definition.Definition, ref proc.Ref) {
+	s.daemon, s.PID, s.Code = ref, ref.PID, lsb.Running
+	s.State = "unsupervised"
+	if s.WatchdogPID != 0 || d.Respawn == definition.RespawnNo {
+		s.State = "running"
+	}
+}
 
 // Inspect works out the service's state from the state file and /proc, with no
 // lock and no IPC. A reused PID counts as gone; a zombie counts as dead.
 func (s *Service) Inspect() Status {
 	d := s.Def
 	out := Status{Name: d.Name, Definition: d.File}
-	st, err := s.Paths.ReadState(d.Name)
-	if err != nil && !errors.Is(err, errCorruptState) {
+	st, err := s.files().ReadState(d.Name)
+	if err != nil && !errors.Is(err, protocol.ErrCorrupt) {
 		out.State, out.Code, out.Reason = "unknown", lsb.Unknown, err.Error()
 		return out
 	}
 	if st == nil {
 		return s.inspectLost(out, err)
 	}
-	out.Respawns, out.LastExit, out.Reason, out.phase = st.Respawns, st.LastExit, st.Reason, st.Phase
+	out.Respawns, out.LastExit, out.Reason = st.Respawns, st.LastExit, st.Reason
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
 	if st.Watchdog.Alive() {
 		out.watchdog, out.WatchdogPID = st.Watchdog, st.Watchdog.PID
 	}
+	supervised := out.WatchdogPID != 0
 	if st.Daemon.Alive() {
-		out.daemon, out.PID, out.Started = st.Daemon, st.Daemon.PID, st.Started
-		out.Code = lsb.Running
-		switch {
-		case out.WatchdogPID != 0 && st.Phase == PhaseStarting:
+		out.Started = st.Started
+		out.running(d, st.Daemon)
+		if supervised && st.Phase == protocol.PhaseStarting {
 			out.State = "starting"
-		case out.WatchdogPID != 0 || d.Respawn == RespawnNo:
-			out.State = "running"
-		default:
-			out.State = "unsupervised"
 		}
 		out.Reason = ""
 		return out
 	}
-	if out.WatchdogPID == 0 && d.Forks {
-		// A FORKS=yes daemon writes PIDFILE itself: its watchdog may have died
-		// after the daemon wrote it but before recording it in the state.
-		if _, err := os.Lstat(d.PidFile); err == nil {
-			if p := s.inspectPidfile(out); p.Alive() {
-				p.lost, p.Reason = true, "found through "+d.PidFile+"; the state file did not record it"
-				return p
-			}
+	if d.Forks && (!supervised || st.Spawn.PID != 0) {
+		// A FORKS=yes daemon writes PIDFILE itself: the state may not record it
+		// yet (the watchdog is still looking for it, or died before it could).
+		if p, ok := s.forkedDaemon(out, st); ok {
+			return p
 		}
 	}
-	if out.WatchdogPID == 0 && st.Watchdog.PID != 0 && st.Phase != PhaseStopped && st.Phase != PhaseFailed {
+	if !supervised && st.Watchdog.PID != 0 && st.Phase != protocol.PhaseStopped && st.Phase != protocol.PhaseFailed {
 		// The state names a watchdog that is dead, yet it never published its exit
 		// (one that leaves on purpose clears its own record or ends stopped): it was
 		// killed, perhaps between starting a daemon and recording it. That daemon is
 		// in its session.
-		if ref, ok := d.orphanOf(st.Watchdog); ok {
-			out.daemon, out.PID, out.Code, out.lost = ref, ref.PID, lsb.Running, true
-			out.State = "unsupervised"
-			if d.Respawn == RespawnNo {
-				out.State = "running"
-			}
+		if ref, ok := s.orphanOf(st.Watchdog); ok {
+			out.running(d, ref)
+			out.lost = true
 			out.Reason = fmt.Sprintf("found in the session of its killed watchdog (pid %d); the state file did not record it", st.Watchdog.PID)
 			return out
 		}
 	}
 	switch {
-	case out.WatchdogPID != 0 && st.Phase == PhaseBackoff:
-		out.State, out.Code = "respawning", lsb.DeadPidfile
-	case out.WatchdogPID != 0 && st.Phase == PhaseStarting:
+	case supervised && st.Phase == protocol.PhaseStarting:
 		out.State, out.Code = "starting", lsb.Stopped
-	case st.Phase == PhaseFailed:
+	case supervised && (st.Phase == protocol.PhaseRespawning || st.Phase == protocol.PhaseRunning):
+		// Running: the daemon died a moment ago, and its watchdog is about to see it.
+		out.State, out.Code = "respawning", lsb.DeadPidfile
+	case st.Phase == protocol.PhaseFailed:
 		out.State, out.Code = "failed", lsb.DeadPidfile
-	case st.Phase == PhaseStopped:
+	case st.Phase == protocol.PhaseStopped:
 		out.State, out.Code = "stopped", lsb.Stopped
 	default:
 		// It died with nobody watching (an unsupervised or RESPAWN=no daemon).
 		out.State, out.Code = "stopped", lsb.Stopped
-		if pf, _ := ReadPidfile(d.PidFile); pf != nil {
+		if pf, _ := safefile.ReadPidfile(d.PidFile); pf != nil {
 			out.State, out.Code, out.Reason = "dead", lsb.DeadPidfile, "the daemon died; its pidfile "+d.PidFile+" remains"
 		}
 	}
 	return out
 }
 
+// forkedDaemon finds a FORKS=yes daemon through its pidfile when the state does
+// not record it: while its watchdog looks for it after a spawn (st.Spawn: the
+// daemon started after that foreground process), or after its watchdog died.
+func (s *Service) forkedDaemon(out Status, st *protocol.State) (Status, bool) {
+	if _, err := os.Lstat(s.Def.PidFile); err != nil {
+		return out, false
+	}
+	p := s.inspectPidfile(out)
+	switch {
+	case !p.Alive():
+		return out, false
+	case out.WatchdogPID != 0:
+		if p.daemon.Start < st.Spawn.Start {
+			return out, false // an older daemon: not the one being looked for
+		}
+		p.Reason = ""
+		if st.Phase == protocol.PhaseStarting {
+			p.State = "starting"
+		}
+		return p, true
+	}
+	p.lost, p.Reason = true, "found through "+s.Def.PidFile+"; the state file did not record it"
+	return p, true
+}
+
 // inspectLost judges a service whose state file is missing or corrupt (stateErr)
 // from its pidfile and, when a daemon or a watchdog may be alive, from the
-// watchdogs' command lines in /proc (recover.go). The scan is skipped in the
-// common case of a stopped service: no pidfile and no watchdog lock held.
+// watchdogs' command lines in /proc. The scan is skipped in the common case of a
+// stopped service: no pidfile and no watchdog lock held.
 func (s *Service) inspectLost(out Status, stateErr error) Status {
 	d := s.Def
 	out = s.inspectPidfile(out)
 	out.lost = true
 	_, pferr := os.Lstat(d.PidFile)
-	if stateErr != nil || pferr == nil || watchdogLocked(s.Paths.wdLockFile(d.Name)) {
+	if stateErr != nil || pferr == nil || s.files().WatchdogHeld(d.Name) {
 		if wd, ok := s.watchdogOf(); ok {
 			out.watchdog, out.WatchdogPID = wd, wd.PID
 			switch out.State {
@@ -156,7 +174,7 @@ func (s *Service) inspectLost(out Status, stateErr error) Status {
 func (s *Service) inspectPidfile(out Status) Status {
 	d := s.Def
 	out.State, out.Code = "stopped", lsb.Stopped
-	pf, err := ReadPidfile(d.PidFile)
+	pf, err := safefile.ReadPidfile(d.PidFile)
 	if err != nil {
 		out.State, out.Code, out.Reason = "dead", lsb.DeadPidfile, err.Error()
 		return out
@@ -170,29 +188,21 @@ func (s *Service) inspectPidfile(out Status) Status {
 		out.Reason = "pidfile not trusted: " + pf.Why
 		return out
 	}
-	if ref, ok := d.matchProgram(pf.PID); ok {
-		out.daemon, out.PID, out.Code = ref, ref.PID, lsb.Running
-		out.State = "unsupervised"
-		if d.Respawn == RespawnNo {
-			out.State = "running"
-		}
+	if ref, ok := matchProgram(d, pf.PID); ok {
+		out.running(d, ref)
 		return out
 	}
 	out.State, out.Code = "dead", lsb.DeadPidfile
-	out.Reason = fmt.Sprintf("stale pidfile %s (pid %d is not %s)", d.PidFile, pf.PID, d.program())
+	out.Reason = fmt.Sprintf("stale pidfile %s (pid %d is not %s)", d.PidFile, pf.PID, d.Program())
 	return out
 }
 
-// matchProgram identifies pid as this service's daemon when it runs DAEMON's
-// program (start-stop-daemon's --exec test).
-func (d *Definition) matchProgram(pid int) (ProcRef, bool) {
-	ref, err := Identify(pid)
-	if err != nil || d.program() == "" {
-		return ProcRef{}, false
-	}
-	var st unix.Stat_t
-	if unix.Stat(d.Path, &st) != nil || ref.Ino == 0 || st.Dev != ref.Dev || st.Ino != ref.Ino {
-		return ProcRef{}, false
+// matchProgram identifies pid as the daemon of d when it runs DAEMON's program
+// (start-stop-daemon's --exec test).
+func matchProgram(d *definition.Definition, pid int) (proc.Ref, bool) {
+	ref, err := proc.Identify(pid)
+	if err != nil || !ref.SameExe(d.Program()) {
+		return proc.Ref{}, false
 	}
 	return ref, true
 }
@@ -210,13 +220,13 @@ func (s Status) Line() string {
 		parts = append(parts, "no watchdog; start adopts it")
 	}
 	if s.Respawns > 0 {
-		parts = append(parts, fmt.Sprintf("%d respawn%s", s.Respawns, plural(s.Respawns)))
+		parts = append(parts, fmt.Sprintf("%d respawn%s", s.Respawns, lsb.Plural(s.Respawns)))
 	}
 	if s.LastExit != "" {
 		parts = append(parts, "last exit: "+s.LastExit)
 	}
 	if s.HealthRestarts > 0 {
-		parts = append(parts, fmt.Sprintf("%d health restart%s", s.HealthRestarts, plural(s.HealthRestarts)))
+		parts = append(parts, fmt.Sprintf("%d health restart%s", s.HealthRestarts, lsb.Plural(s.HealthRestarts)))
 	}
 	if s.LastRestart != "" {
 		parts = append(parts, "last restart: "+s.LastRestart)
@@ -229,13 +239,6 @@ func (s Status) Line() string {
 		line += ": " + s.Reason
 	}
 	return line
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // FormatUptime prints a duration the way people read uptimes: 45s, 3m12s, 2h5m, 3d4h.

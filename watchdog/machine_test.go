@@ -37,8 +37,10 @@ func newFake() *fake {
 	return &fake{clock: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), pid: 100, left: map[int]bool{}}
 }
 
-func (f *fake) rec(format string, args ...any) { f.calls = append(f.calls, fmt.Sprintf(format, args...)) }
-func (f *fake) now() time.Time                 { return f.clock }
+func (f *fake) rec(format string, args ...any) {
+	f.calls = append(f.calls, fmt.Sprintf(format, args...))
+}
+func (f *fake) now() time.Time { return f.clock }
 func (f *fake) spawn() (proc.Ref, error) {
 	if err := f.spawnErr; err != nil {
 		f.spawnErr = nil
@@ -67,17 +69,17 @@ func (f *fake) stop(j job) {
 		f.rec("stop forks of %d", j.forks.PID)
 	}
 }
-func (f *fake) groupLeft(pgid int) bool     { return f.left[pgid] }
-func (f *fake) rss(int) (int64, error)      { return f.rssBytes, nil }
-func (f *fake) logFull() bool               { return f.full }
-func (f *fake) rotate()                     { f.rec("rotate") }
-func (f *fake) writePidfile(pid int)        { f.rec("pidfile %d", pid) }
-func (f *fake) removePidfile(pid int)       { f.rec("rm pidfile %d", pid) }
-func (f *fake) removeState()                { f.rec("rm state") }
-func (f *fake) repair(d proc.Ref)           { f.rec("repair %d", d.PID) }
-func (f *fake) reportOK(pid int)            { f.report = fmt.Sprintf("ok %d", pid) }
-func (f *fake) reportFail(c int, r string)  { f.report = fmt.Sprintf("fail %d %s", c, r) }
-func (f *fake) logEvent(msg string)         { f.logs = append(f.logs, msg) }
+func (f *fake) groupLeft(pgid int) bool    { return f.left[pgid] }
+func (f *fake) rss(int) (int64, error)     { return f.rssBytes, nil }
+func (f *fake) logFull() bool              { return f.full }
+func (f *fake) rotate()                    { f.rec("rotate") }
+func (f *fake) writePidfile(pid int)       { f.rec("pidfile %d", pid) }
+func (f *fake) removePidfile(pid int)      { f.rec("rm pidfile %d", pid) }
+func (f *fake) removeState()               { f.rec("rm state") }
+func (f *fake) repair(d proc.Ref)          { f.rec("repair %d", d.PID) }
+func (f *fake) reportOK(pid int)           { f.report = fmt.Sprintf("ok %d", pid) }
+func (f *fake) reportFail(c int, r string) { f.report = fmt.Sprintf("fail %d %s", c, r) }
+func (f *fake) logEvent(msg string)        { f.logs = append(f.logs, msg) }
 func (f *fake) publish(st *protocol.State) {
 	f.last = *st
 	if n := len(f.phases); n == 0 || f.phases[n-1] != st.Phase {
@@ -349,7 +351,10 @@ func TestRespawn(t *testing.T) {
 		h.want(stRunning, "spawn 102; pidfile 102")
 	})
 	t.Run("gives up after RESPAWN_LIMIT", func(t *testing.T) {
-		h := running(t, func(d *definition.Definition) { d.RespawnLimit = definition.Window{N: 2, Within: time.Minute}; d.RespawnDelay = 0 })
+		h := running(t, func(d *definition.Definition) {
+			d.RespawnLimit = definition.Window{N: 2, Within: time.Minute}
+			d.RespawnDelay = 0
+		})
 		for pid := 101; pid <= 102; pid++ {
 			h.wait(20 * time.Millisecond)
 			h.ev(evExit{pid: pid, exit: proc.Exit{Known: true, Code: 1}})
@@ -667,7 +672,11 @@ func TestEveryEventInEveryState(t *testing.T) {
 		},
 		"stopping": func(h *harness) { h.m.start(); h.fire(); h.ev(evSignal{protocol.SigStop}) },
 		"spawning": func(h *harness) { h.m.def.Forks = true; h.m.start() },
-		"locating": func(h *harness) { h.m.def.Forks = true; h.m.start(); h.ev(evExit{pid: 101, exit: proc.Exit{Known: true}}) },
+		"locating": func(h *harness) {
+			h.m.def.Forks = true
+			h.m.start()
+			h.ev(evExit{pid: 101, exit: proc.Exit{Known: true}})
+		},
 	}
 	for name, setup := range setups {
 		for i, ev := range events {

@@ -4,7 +4,7 @@
 //	svcwrap /etc/init.d/NAME VERB ...   script mode (#!/usr/sbin/svcwrap)
 //	/etc/init.d/NAME VERB ...           symlink mode (a link to svcwrap)
 //	svcwrap SUBCOMMAND ...              admin mode
-//	svcwrap __watchdog ...              the watchdog, started by svcwrap itself
+//	svcwrap __watchdog ...              the watchdog, started by svcwrap itself (package watchdog)
 //
 // containermaxprocs=0: since Go 1.25 the runtime reads /proc/self/cgroup,
 // /proc/self/mountinfo and the cgroup CPU quota at every start, and keeps the quota
@@ -21,13 +21,15 @@ import (
 	"strings"
 
 	"svcwrap/commands"
+	"svcwrap/protocol"
+	"svcwrap/watchdog"
 )
 
 func main() {
 	args := os.Args
 	switch {
-	case len(args) > 1 && args[1] == commands.WatchdogArg:
-		os.Exit(commands.RunWatchdog(args[2:]))
+	case len(args) > 1 && args[1] == protocol.Arg:
+		os.Exit(watchdog.Main(args[2:]))
 	case len(args) > 1 && strings.Contains(args[1], "/"):
 		os.Exit(commands.RunScript(args[1], args[2:]))
 	case filepath.Base(args[0]) != "svcwrap":

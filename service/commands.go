@@ -1,58 +1,28 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
+	"svcwrap/probe"
+	"svcwrap/proc"
 )
 
-// This file is how svcwrap runs the commands of a definition other than DAEMON:
-// COMMAND_ verbs, GUARD and RELOAD_COMMAND. They all run like the daemon would:
-// as USER/GROUP (uid, gid and exactly USER's supplementary groups), with the
-// service environment, in CHDIR, with UMASK; argv is split from the definition
-// and extra arguments are appended as argv, never through a shell. NICE and
-// LIMIT_ apply to the daemon only.
-
-// command prepares argv to run as the service would run it.
-func (s *Service) command(argv []string) (*exec.Cmd, error) {
-	d := s.Def
-	path, err := ResolveProgram(argv[0])
-	if err != nil {
-		return nil, &lsb.Error{Code: lsb.NotInstalled, Err: err}
-	}
-	if d.UserErr != nil {
-		// Running as svcwrap's own user instead would hand root to a command
-		// meant to run as USER.
-		return nil, d.UserErr
-	}
-	return &exec.Cmd{Path: path, Args: argv, Env: d.Env, Dir: d.Chdir,
-		SysProcAttr: &syscall.SysProcAttr{Credential: d.Cred}}, nil
-}
-
-// umaskMu serialises the process-wide umask switch around a fork.
-var umaskMu sync.Mutex
-
-// startWithUmask starts cmd with the definition's UMASK. The umask is process
-// wide; the CLI creates no files while a command starts, and the old mask is put
-// back at once.
-func (s *Service) startWithUmask(cmd *exec.Cmd) error {
-	umaskMu.Lock()
-	defer umaskMu.Unlock()
-	old := syscall.Umask(int(s.Def.Umask))
-	defer syscall.Umask(old)
-	return cmd.Start()
-}
+// The commands of a definition other than DAEMON: COMMAND_ verbs, GUARD and
+// RELOAD_COMMAND. They run like the daemon would (definition.Command: USER/GROUP,
+// the service environment, CHDIR, UMASK); argv is split from the definition and
+// extra arguments are appended as argv, never through a shell.
 
 // startError explains why a command could not start (most often: USER cannot
 // enter CHDIR, which the kernel checks after the switch to USER).
@@ -75,7 +45,7 @@ func (s *Service) startError(what string, argv0 string, err error) error {
 // through the terminal's SIGINT and SIGQUIT (they reach the command too, which is
 // in the same process group) and passes a SIGTERM sent to svcwrap on to it.
 func (s *Service) RunCommand(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd, err := s.command(argv)
+	cmd, err := s.Def.Command(argv)
 	if err != nil {
 		return err
 	}
@@ -83,7 +53,7 @@ func (s *Service) RunCommand(argv []string, stdin io.Reader, stdout, stderr io.W
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM)
 	defer signal.Stop(sigc)
-	if err := s.startWithUmask(cmd); err != nil {
+	if err := proc.StartUmask(cmd, s.Def.Umask); err != nil {
 		return s.startError("COMMAND", argv[0], err)
 	}
 	done := make(chan struct{})
@@ -132,59 +102,26 @@ func (e *CommandExit) ExitCode() int {
 }
 
 // runBounded runs argv (GUARD, RELOAD_COMMAND) with stdin /dev/null, in its own
-// process group, for at most bound: then the whole group is killed. A descendant
-// that keeps stdout or stderr open cannot hold svcwrap (and the lock) either.
+// process group, for at most bound: then the whole group is killed (proc.Run). A
+// descendant that keeps stdout or stderr open cannot hold svcwrap (and the lock)
+// either.
 func (s *Service) runBounded(what string, argv []string, stdout, stderr io.Writer, bound time.Duration) error {
-	cmd, err := s.command(argv)
+	cmd, err := s.Def.Command(argv)
 	if err != nil {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr.Setpgid = true
-	cmd.WaitDelay = 2 * time.Second
-	if err := s.startWithUmask(cmd); err != nil {
-		return s.startError(what, argv[0], err)
-	}
-	pid := cmd.Process.Pid
-	var timedOut atomic.Bool
-	t := time.AfterFunc(bound, func() {
-		timedOut.Store(true)
-		unix.Kill(-pid, unix.SIGKILL) // the leader is not reaped yet: the group id is ours
-	})
-	err = cmd.Wait()
-	if !t.Stop() && timedOut.Load() {
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	err = proc.Run(ctx, cmd, s.Def.Umask, false)
+	var se *proc.StartError
+	switch {
+	case errors.As(err, &se):
+		return s.startError(what, argv[0], se.Err)
+	case errors.Is(err, proc.ErrTimeout):
 		return lsb.Errorf(lsb.Failed, "%s: %s did not finish within %v (START_TIMEOUT) and was killed", what, argv[0], bound)
 	}
 	return commandResult(argv[0], err)
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu   sync.Mutex
-	max  int
-	b    []byte
-	lost bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-		t.lost = true
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := strings.TrimSpace(string(t.b))
-	if t.lost {
-		s = "...\n" + s
-	}
-	return s
 }
 
 // Guard runs the GUARD verb; a failure refuses the action with LSB 6 and the
@@ -196,10 +133,10 @@ func (s *Service) Guard() error {
 		return nil
 	}
 	v := d.Verb(d.Guard)
-	if v == nil || v.Kind != VerbCommand { // the loader refuses this already
+	if v == nil || v.Kind != definition.VerbCommand { // the loader refuses this already
 		return lsb.Errorf(lsb.NotConfigured, "GUARD %q is not a COMMAND_ verb", d.Guard)
 	}
-	out := &tailBuffer{max: 16 << 10}
+	out := &probe.Tail{Max: 16 << 10}
 	err := s.runBounded("GUARD "+d.Guard, v.Argv, out, out, d.StartTimeout)
 	if err == nil {
 		s.guarded = true
@@ -219,9 +156,6 @@ func (s *Service) Guard() error {
 
 // ErrNoReload is returned by Reload when the definition says how to reload nothing.
 var ErrNoReload = errors.New("no RELOAD_SIGNAL or RELOAD_COMMAND")
-
-// CanReload reports whether the definition says how to reload.
-func (d *Definition) CanReload() bool { return d.ReloadSignal != 0 || d.ReloadCommand != nil }
 
 // Reload runs RELOAD_SIGNAL or RELOAD_COMMAND after the GUARD. RELOAD_SIGNAL goes
 // to the daemon process only, like SIGNAL_ verbs. RELOAD_COMMAND's output passes

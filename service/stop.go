@@ -1,0 +1,158 @@
+package service
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"svcwrap/definition"
+	"svcwrap/lsb"
+	"svcwrap/proc"
+	"svcwrap/protocol"
+	"svcwrap/safefile"
+)
+
+// stopMargin is added to STOP_SCHEDULE's total to bound the wait for a watchdog
+// that stops everything.
+const stopMargin = 5 * time.Second
+
+// Stop stops the watchdog first (so nothing respawns), then the daemon's process
+// group by STOP_SCHEDULE. It reports whether something was running. The caller
+// holds the lock.
+//
+// The fast path: the watchdog is the daemon's parent and learns of its death the
+// moment it happens, so it is asked to stop everything itself (protocol.SigStop)
+// and the CLI only waits for its exit on a pidfd. The slow path, when that fails
+// or the watchdog is an older binary: the watchdog is told to leave
+// (protocol.SigDetach, or killed), and the CLI stops whatever still lives.
+func (s *Service) Stop() (bool, error) {
+	d := s.Def
+	was := false
+	if st, _ := s.files().ReadState(d.Name); st != nil && st.Watchdog.Alive() {
+		was = true
+		if sameBinary(st.Watchdog) && stopByWatchdog(st.Watchdog, s.watchdogSchedule(st)) && s.stoppedByWatchdog(st) {
+			return true, nil
+		}
+		if err := stopWatchdog(st.Watchdog); err != nil {
+			return true, err
+		}
+	}
+	// Any other watchdog of this service (its state file lost with RUNDIR, or a
+	// start whose CLI went away before the state named it) would respawn the
+	// daemon under our feet.
+	for _, wd := range s.findWatchdogs() {
+		was = true
+		if err := stopWatchdog(wd); err != nil {
+			return true, err
+		}
+	}
+	// The watchdog may have respawned the daemon just before it left: read again.
+	cur := s.Inspect()
+	var err error
+	if cur.Alive() {
+		was = true
+		if err = proc.Stop(proc.TargetOf(cur.daemon), d.StopSchedule.Steps); err != nil {
+			err = lsb.Errorf(lsb.Failed, "%v after STOP_SCHEDULE %s", err, d.StopSchedule)
+		}
+	}
+	if err == nil {
+		safefile.RemovePidfile(d.PidFile, cur.daemon.PID)
+		s.files().RemoveState(d.Name)
+	}
+	return was, err
+}
+
+// stopWatchdog tells a watchdog to leave and waits for its exit on a pidfd; if it
+// does not leave in time it is killed.
+func stopWatchdog(ref proc.Ref) error {
+	h, err := ref.Open()
+	if err != nil {
+		return nil // gone already
+	}
+	defer h.Close()
+	for _, sig := range []syscall.Signal{protocol.SigDetach, unix.SIGKILL} {
+		if err := h.Signal(sig); err != nil {
+			return nil
+		}
+		if exited, _ := h.Wait(time.Now().Add(watchdogStopTimeout)); exited {
+			return nil
+		}
+	}
+	return lsb.Errorf(lsb.Failed, "the watchdog (pid %d) did not exit on SIGTERM or SIGKILL", ref.PID)
+}
+
+// stopByWatchdog asks the watchdog ref to stop everything and waits, bounded by
+// STOP_SCHEDULE's total plus a margin, for it to exit. It reports whether the
+// watchdog exited (not whether it succeeded: the caller checks that).
+func stopByWatchdog(ref proc.Ref, sched definition.Schedule) bool {
+	h, err := ref.Open()
+	if err != nil {
+		return false // gone already, or unknown: the caller's slow path sees to it
+	}
+	defer h.Close()
+	if err := h.Signal(protocol.SigStop); err != nil {
+		return false
+	}
+	exited, _ := h.Wait(time.Now().Add(sched.Total() + stopMargin))
+	return exited
+}
+
+// sameBinary reports whether the watchdog ref runs this very executable, and so
+// understands protocol.SigStop (a watchdog started before an upgrade may not).
+func sameBinary(ref proc.Ref) bool {
+	var st unix.Stat_t
+	return (ref.Dev != 0 || ref.Ino != 0) && unix.Stat("/proc/self/exe", &st) == nil && st.Dev == ref.Dev && st.Ino == ref.Ino
+}
+
+// watchdogSchedule is the longer of the current STOP_SCHEDULE and the one the
+// watchdog runs (recorded in the state; the definition may have changed since).
+func (s *Service) watchdogSchedule(st *protocol.State) definition.Schedule {
+	if old, err := definition.ParseSchedule(st.StopSchedule); err == nil && old.Total() > s.Def.StopSchedule.Total() {
+		return old
+	}
+	return s.Def.StopSchedule
+}
+
+// stoppedByWatchdog checks, after the watchdog of st exited on SigStop, that it
+// did stop everything: it removes the state file only on success, the daemon it
+// recorded is gone (PID and start time), no other watchdog holds the service's
+// watchdog lock, and the pidfile is gone. Anything else sends the caller down the
+// slow path.
+func (s *Service) stoppedByWatchdog(st *protocol.State) bool {
+	d := s.Def
+	if now, err := s.files().ReadState(d.Name); now != nil || (err != nil && !errors.Is(err, os.ErrNotExist)) {
+		return false
+	}
+	if st.Daemon.Alive() {
+		return false
+	}
+	// Another watchdog would hold the watchdog lock (the slow path's /proc scan
+	// also finds one whose RUNDIR was removed under it; that costs ~1 ms here).
+	if s.files().WatchdogHeld(d.Name) {
+		return false
+	}
+	if _, err := os.Lstat(d.PidFile); err == nil {
+		return false // the watchdog did not remove it: junk, or a FORKS=yes daemon rewrote it
+	}
+	return true
+}
+
+// Signal sends sig to the running daemon (LSB 7 when it is not running).
+func (s *Service) Signal(sig unix.Signal) error {
+	cur := s.Inspect()
+	if !cur.Alive() {
+		return lsb.Errorf(lsb.NotRunning, "not running")
+	}
+	h, err := cur.daemon.Open()
+	if err != nil {
+		return lsb.Errorf(lsb.NotRunning, "not running")
+	}
+	defer h.Close()
+	if err := h.Signal(sig); err != nil {
+		return lsb.Errorf(lsb.Failed, "send %s to pid %d: %v", proc.SignalName(sig), cur.PID, err)
+	}
+	return nil
+}
