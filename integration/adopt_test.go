@@ -6,6 +6,7 @@ package integration_test
 // vanished under a running service, and FORKS=yes daemons.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -417,4 +418,98 @@ func TestForksYesWatchdogDiedBeforeRecording(t *testing.T) {
 	wantCode(t, e.Run(svc, "stop"), 0)
 	waitExit(t, pid, 10*time.Second)
 	e.checkInvariants(t, svc, "stopped", "after stop")
+}
+
+// stateDaemon is the daemon PID and the phase the state file records.
+func stateDaemon(t *testing.T, e *Env, name string) (int, string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.RunDir, name+".state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Phase  string `json:"phase"`
+		Daemon struct {
+			PID int `json:"pid"`
+		} `json:"daemon"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return st.Daemon.PID, st.Phase
+}
+
+// TestStatusDuringForksRespawn: while a FORKS=yes daemon is being respawned,
+// status never says dead: `respawning` (exit 1) until a new daemon runs, and
+// `running` (exit 0) as soon as the pidfile names the new live daemon, also
+// before the watchdog's next look at the pidfile. The daemon backgrounds itself
+// at once and writes its pidfile only on SIGUSR2, and the watchdog is frozen
+// (SIGSTOP) before the pidfile is written, so the window is held open.
+func TestStatusDuringForksRespawn(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	pidfile := e.PidfilePath(svc)
+	e.Script(svc, e.Daemon("-fork", "-pidfile", pidfile, "-pidfile-on", "USR2", "-report", sock)+
+		"\nFORKS=yes\nPIDFILE="+pidfile+"\nSTART_WAIT=0\n", svcMarker(svc))
+	started := make(chan Result, 1)
+	go func() { started <- e.Run(svc, "start") }()
+	first := ev.WaitFor(t, 10*time.Second, isStart)
+	syscall.Kill(first.Pid, syscall.SIGUSR2)
+	wantCode(t, <-started, 0)
+	pid, wd := e.Pid(t, svc), e.Entry(t, svc).WatchdogPid
+	if pid != first.Pid || wd == 0 {
+		t.Fatalf("pidfile %d, daemon %d", pid, first.Pid)
+	}
+
+	syscall.Kill(pid, syscall.SIGKILL)
+	second := ev.WaitFor(t, 20*time.Second, func(x Event) bool { return x.Ev == "start" && x.Pid != pid })
+	// The new daemon runs; its pidfile does not exist yet: respawning.
+	r := e.Run(svc, "status")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stdout, "respawning") {
+		t.Errorf("status before the new daemon wrote its pidfile: %q; want respawning", r.Stdout)
+	}
+	if err := syscall.Kill(wd, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(wd, syscall.SIGCONT)
+	syscall.Kill(second.Pid, syscall.SIGUSR2)
+	ev.WaitFor(t, 10*time.Second, func(x Event) bool { return x.Ev == "pidfile" && x.Pid == second.Pid })
+	if got, phase := stateDaemon(t, e, svc); got != 0 || phase != "respawning" {
+		t.Fatalf("the frozen watchdog recorded daemon %d (%s): the window under test is closed", got, phase)
+	}
+	r = e.Run(svc, "status")
+	wantCode(t, r, 0)
+	if want := fmt.Sprintf("running (pid %d", second.Pid); !strings.Contains(r.Stdout, want) {
+		t.Errorf("status once the pidfile names the new daemon: %q; want %q", r.Stdout, want)
+	}
+	syscall.Kill(wd, syscall.SIGCONT)
+	eventually(t, 20*time.Second, "the watchdog to record the respawned daemon", func() (bool, string) {
+		got, phase := stateDaemon(t, e, svc)
+		return got == second.Pid && phase == "running", fmt.Sprintf("daemon %d, phase %s", got, phase)
+	})
+	e.checkInvariants(t, svc, "running", "after the FORKS=yes respawn")
+}
+
+// TestStatusDuringRespawnNeverDead: status of a service whose daemon dies again
+// and again, sampled without pause, says running or respawning, never dead or
+// stopped, until stop.
+func TestStatusDuringRespawnNeverDead(t *testing.T) {
+	e := newEnv(t)
+	e.Script(svc, e.Daemon("-exit-after", "30ms")+"\nSTART_WAIT=0\nRESPAWN_DELAY=0\nRESPAWN_LIMIT=1000/60s\n")
+	wantCode(t, e.Run(svc, "start"), 0)
+	seen := map[string]int{}
+	for i := 0; i < 150; i++ {
+		r := e.Run(svc, "status")
+		state, _, _ := strings.Cut(strings.TrimPrefix(r.Stdout, svc+": "), " ")
+		state = strings.TrimSuffix(strings.TrimSpace(state), ":")
+		seen[state]++
+		switch {
+		case state == "running" && r.Code == 0, state == "respawning" && r.Code == 1:
+		default:
+			t.Fatalf("sample %d during respawns: %s", i, r)
+		}
+	}
+	t.Logf("states seen: %v", seen)
+	wantCode(t, e.Run(svc, "stop"), 0)
 }

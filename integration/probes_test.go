@@ -113,3 +113,21 @@ func TestReadyProbeTimesOut(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyExecLeavesNothingBehind: an exec READY probe that fails and leaves a
+// background process holding its output does not hold the start: START_TIMEOUT
+// is honoured to within a second, the failure names the probe, and nothing of
+// the probe is left.
+func TestReadyExecLeavesNothingBehind(t *testing.T) {
+	e := newEnv(t)
+	e.Script(svc, e.Daemon()+"\nREADY=\"exec /bin/sh -c 'sleep 30 & exit 1'\"\nSTART_WAIT=0\nSTART_TIMEOUT=2s\n", svcMarker(svc))
+	r := e.Run(svc, "start")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "not ready within START_TIMEOUT 2s: READY exec /bin/sh -c 'sleep 30 & exit 1': exec /bin/sh: exit status 1") {
+		t.Errorf("the failure should name the probe and its last result: %s", r)
+	}
+	if r.Dur > 3*time.Second {
+		t.Errorf("start took %v with START_TIMEOUT=2s", r.Dur)
+	}
+	noProcs(t, e, "after a failed start") // the probe's sleep carries the test's marker too
+}

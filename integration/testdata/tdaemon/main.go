@@ -46,6 +46,7 @@ var (
 	fork       = flag.Bool("fork", false, "daemonize (re-exec with setsid); the child writes -pidfile")
 	forked     = flag.Bool("forked", false, "internal: the daemonized child of -fork")
 	pidfile    = flag.String("pidfile", "", "pidfile written atomically by the -fork child")
+	pidfileOn  = flag.String("pidfile-on", "", "with -fork: background at once, write -pidfile only on this signal (USR1 or USR2), then report {\"ev\":\"pidfile\"}")
 	lines      = flag.Int("lines", 0, "write N numbered lines to stdout at start")
 	stderrMsg  = flag.String("stderr", "", "write this line to stderr at start")
 	hangAfter  = flag.Int("hang-after", -1, "with -listen: stop answering (connections accepted, never answered) after N requests; -1 never")
@@ -133,9 +134,24 @@ func main() {
 	}
 
 	if *forked {
-		if err := writePidfile(*pidfile); err != nil {
-			fmt.Fprintf(os.Stderr, "tdaemon: %v\n", err)
-			os.Exit(1)
+		if *pidfileOn == "" {
+			if err := writePidfile(*pidfile); err != nil {
+				fmt.Fprintf(os.Stderr, "tdaemon: %v\n", err)
+				os.Exit(1)
+			}
+		} else {
+			// Like a daemon whose parent exits before it writes its pidfile.
+			sig, _ := signalByName(strings.ToUpper(*pidfileOn))
+			onSig := make(chan os.Signal, 1)
+			signal.Notify(onSig, sig)
+			go func() {
+				<-onSig
+				if err := writePidfile(*pidfile); err != nil {
+					fmt.Fprintf(os.Stderr, "tdaemon: %v\n", err)
+					os.Exit(1)
+				}
+				send(map[string]any{"ev": "pidfile", "pid": os.Getpid()})
+			}()
 		}
 		ready := os.NewFile(3, "ready")
 		ready.WriteString("ok")
@@ -254,7 +270,7 @@ func daemonize() int {
 		fmt.Fprintf(os.Stderr, "tdaemon: forked child did not get ready: %q %v\n", b, err)
 		return 1
 	}
-	if _, err := os.Stat(*pidfile); err != nil {
+	if _, err := os.Stat(*pidfile); err != nil && *pidfileOn == "" {
 		fmt.Fprintf(os.Stderr, "tdaemon: %v\n", err)
 		return 1
 	}
