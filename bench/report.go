@@ -126,7 +126,7 @@ func num(v float64) string {
 	return fmt.Sprintf("%.3f", v)
 }
 
-// target is one goal of issue 7: svcwrap's median against a floor of the same run
+// target is one goal of docs/benchmarks.md's Targets table: svcwrap's median against a floor of the same run
 // (factor × floor) or an absolute limit.
 type target struct {
 	key, what string
@@ -206,7 +206,7 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 		fmt.Fprintf(&w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
 	}
 
-	fmt.Fprintf(&w, "\n## Targets (issue 7), svcwrap's medians against floors of this run\n\n")
+	fmt.Fprintf(&w, "\n## Targets: svcwrap's medians against floors of this run\n\n")
 	fmt.Fprintf(&w, "| target | limit | svcwrap | ratio to floor | |\n|---|---|---|---|---|\n")
 	for _, t := range targets {
 		rw := r.byKey[t.key]

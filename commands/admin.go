@@ -173,7 +173,7 @@ type ListCmd struct {
 	JSON bool `name:"json" help:"Print a JSON array."`
 }
 
-// listEntry is one service in `list --json` (keys fixed by SPEC).
+// listEntry is one service in `list --json` (its keys are in svcwrap(8), "list").
 type listEntry struct {
 	Name        string `json:"name"`
 	State       string `json:"state"`

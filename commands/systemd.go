@@ -137,7 +137,7 @@ func runAsInitScript(via, initDir, name string) bool {
 //     force-reload or try-restart (condrestart) of INITDIR/NAME is passed to
 //     `systemctl VERB NAME.service`, so that systemd's view of the service stays
 //     true; reload runs directly when the unit cannot reload (CanReload=no);
-//   - status and custom verbs always run directly (SPEC; init-functions sends
+//   - status and custom verbs always run directly (init-functions sends
 //     status to systemctl too, but svcwrap's status knows the watchdog, the
 //     respawns and the last exit, and changes nothing).
 //

@@ -1,6 +1,6 @@
 package integration_test
 
-// Custom verbs (issue 4): COMMAND_ and SIGNAL_ verbs, the built-in `signal SIG`,
+// Custom verbs: COMMAND_ and SIGNAL_ verbs, the built-in `signal SIG`,
 // HELP_ lines and usage, RELOAD_SIGNAL / RELOAD_COMMAND, and GUARD, through the
 // real binary. Signals are proven by tdaemon's reports, the daemon's identity by
 // its PID and start time in /proc, a command's user, groups, umask, directory

@@ -1,11 +1,11 @@
 package integration_test
 
-// Why svcwrap does not daemonize with github.com/sevlyar/go-daemon (DESIGN.md
-// 5.1): this test runs testdata/godaemon, which daemonizes with go-daemon
+// Why svcwrap does not daemonize with github.com/sevlyar/go-daemon (docs/design.md,
+// "Why not go-daemon"): this test runs testdata/godaemon, which daemonizes with go-daemon
 // v0.1.6 (the version in go.mod) exactly as a watchdog would, and shows three
 // defects. Each subtest PASSES WHEN THE DEFECT IS PRESENT: the test documents
 // v0.1.6. If go.mod moves to a go-daemon release that fixes one of them, the
-// matching subtest fails: revisit it (and DESIGN.md 5.1) rather than "fix" it.
+// matching subtest fails: revisit it (and docs/design.md) rather than "fix" it.
 
 import (
 	"bufio"
@@ -77,7 +77,7 @@ func TestGoDaemonV016Defects(t *testing.T) {
 	childStat, _ := procStat(childPid)
 
 	t.Run("Reborn_returns_in_the_parent_before_the_child_has_initialised", func(t *testing.T) {
-		// Defect (issue #19): no readiness handshake. The parent's Reborn
+		// Defect (go-daemon issue 19): no readiness handshake. The parent's Reborn
 		// returned and it exited 0 while the child was still blocked in its
 		// initialisation (it has told us it is waiting and we have not let it
 		// go on), so a CLI built on Reborn cannot report "started" or the

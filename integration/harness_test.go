@@ -9,7 +9,7 @@ package integration_test
 // kills (and fails the test on) every process still carrying the test's
 // SVCWRAP_TEST_ID.
 //
-// Rules (see DESIGN.md 4.7): no fixed sleeps (wait on pidfds, process waits
+// Rules (docs/design.md, "Tests"): no fixed sleeps (wait on pidfds, process waits
 // and socket reads with deadlines; eventually() is the only poller), every
 // wait is bounded, assertions come from /proc.
 //
@@ -49,7 +49,7 @@ import (
 const (
 	// innerEnv marks the re-executed test process that runs the tests.
 	innerEnv = "SWTEST_SUBREAPER_INNER"
-	// fixedPath is the PATH svcwrap gives every daemon (SPEC).
+	// fixedPath is the PATH svcwrap gives every daemon (svcwrap(5), "THE SERVICE ENVIRONMENT").
 	fixedPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	// defaultCmdTimeout bounds every CLI command.
 	defaultCmdTimeout = 60 * time.Second

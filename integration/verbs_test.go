@@ -1,6 +1,6 @@
 package integration_test
 
-// SPEC behaviour of the init-script verbs, through the real binary, in script
+// The contract of the init-script verbs (svcwrap(8), "VERBS"), through the real binary, in script
 // mode and in symlink mode. Assertions use exit codes and /proc; svcwrap's
 // messages are not part of the contract except the "svcwrap: NAME:" prefix of
 // errors on stderr.

@@ -1,6 +1,6 @@
 // Command godaemon daemonizes itself with github.com/sevlyar/go-daemon v0.1.6
 // the way a watchdog would, so that godaemon_test.go can show the defects that
-// make svcwrap daemonize with os/exec instead (DESIGN.md 5.1).
+// make svcwrap daemonize with os/exec instead (docs/design.md, "Why not go-daemon").
 //
 // Usage: godaemon DIR
 //
