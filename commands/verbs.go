@@ -12,33 +12,11 @@ import (
 	"svcwrap/service"
 )
 
-// builtinHelp is the usage line of each built-in verb, in the order usage lists them.
-var builtinHelp = []struct{ verb, help string }{
-	{"start", "start the daemon and its watchdog"},
-	{"stop", "stop the watchdog, then the daemon"},
-	{"restart", "stop, then start"},
-	{"try-restart", "restart if running (also: condrestart)"},
-	{"reload", "make the daemon reload its configuration"},
-	{"force-reload", "reload if supported, else restart if running"},
-	{"status", "print the state; exit 0 running, 1 dead, 3 stopped, 4 unknown"},
-	{"signal", "signal SIG: send a signal (name or number) to the daemon"},
-	{"help", "show this usage"},
-}
-
 // Dispatch runs one verb of a service.
 func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []string) error {
 	d := svc.Def
-	noArgs := func() error {
-		if len(args) > 0 {
-			return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %d: %s)", verb, len(args), shortQuote(strings.Join(args, " ")))}
-		}
-		return nil
-	}
-	switch verb {
-	case "start", "stop", "restart", "try-restart", "condrestart", "reload", "force-reload", "status":
-		if err := noArgs(); err != nil {
-			return err
-		}
+	if len(args) > 0 && definition.IsBuiltin(verb) && !takesArgs(verb) {
+		return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %d: %s)", verb, len(args), shortQuote(strings.Join(args, " ")))}
 	}
 	switch verb {
 	case "start":
@@ -103,6 +81,16 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 		e.Hint = "did you mean " + v.Name + "?"
 	}
 	return e
+}
+
+// takesArgs reports whether the built-in verb takes arguments.
+func takesArgs(verb string) bool {
+	for _, b := range definition.Builtins {
+		if b.Name == verb {
+			return b.Args
+		}
+	}
+	return false // condrestart
 }
 
 // errSilent marks an exit code that needs no message (status, usage).
@@ -188,16 +176,16 @@ func custom(svc *service.Service, v *definition.Verb, args []string) error {
 
 // Usage lists every verb, built-in first, then the definition's own with HELP_ lines.
 func Usage(w io.Writer, d *definition.Definition) {
-	verbs := make([]string, 0, len(builtinHelp)+len(d.Verbs))
-	for _, b := range builtinHelp {
-		verbs = append(verbs, b.verb)
+	verbs := make([]string, 0, len(definition.Builtins)+len(d.Verbs))
+	for _, b := range definition.Builtins {
+		verbs = append(verbs, b.Name)
 	}
 	for _, v := range d.Verbs {
 		verbs = append(verbs, v.Name)
 	}
 	fmt.Fprintf(w, "Usage: /etc/init.d/%s {%s}\n\n", d.Name, strings.Join(verbs, "|"))
-	for _, b := range builtinHelp {
-		fmt.Fprintf(w, "  %-14s %s\n", b.verb, b.help)
+	for _, b := range definition.Builtins {
+		fmt.Fprintf(w, "  %-14s %s\n", b.Name, b.Help)
 	}
 	for _, v := range d.Verbs {
 		help := v.Help

@@ -141,8 +141,34 @@ func (e *Error) Error() string {
 // ExitCode is LSB 6, "program is not configured".
 func (e *Error) ExitCode() int { return int(lsb.NotConfigured) }
 
-// BuiltinVerbs are the verbs svcwrap defines; custom verbs may not shadow them.
-var BuiltinVerbs = []string{"start", "stop", "restart", "try-restart", "condrestart", "reload", "force-reload", "status", "signal", "help"}
+// Builtin is a verb svcwrap defines.
+type Builtin struct {
+	Name, Help string
+	Args       bool // it takes arguments
+}
+
+// Builtins are svcwrap's own verbs, in the order usage lists them.
+var Builtins = []Builtin{
+	{Name: "start", Help: "start the daemon and its watchdog"},
+	{Name: "stop", Help: "stop the watchdog, then the daemon"},
+	{Name: "restart", Help: "stop, then start"},
+	{Name: "try-restart", Help: "restart if running (also: condrestart)"},
+	{Name: "reload", Help: "make the daemon reload its configuration"},
+	{Name: "force-reload", Help: "reload if supported, else restart if running"},
+	{Name: "status", Help: "print the state; exit 0 running, 1 dead, 3 stopped, 4 unknown"},
+	{Name: "signal", Help: "signal SIG: send a signal (name or number) to the daemon", Args: true},
+	{Name: "help", Help: "show this usage", Args: true},
+}
+
+// BuiltinVerbs are the names of the Builtins and condrestart (try-restart's other
+// name); custom verbs may not shadow them.
+var BuiltinVerbs = func() []string {
+	names := []string{}
+	for _, b := range Builtins {
+		names = append(names, b.Name)
+	}
+	return append(names, "condrestart")
+}()
 
 // IsBuiltin reports whether verb is one of BuiltinVerbs.
 func IsBuiltin(verb string) bool { return slices.Contains(BuiltinVerbs, verb) }

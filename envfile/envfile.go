@@ -32,9 +32,6 @@ package envfile
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"maps"
-	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -51,7 +48,7 @@ var (
 // assignment ("A=1; export A"), so the value would not be what sh sees.
 const shellChars = ";&|<>()`"
 
-// MaxSize is the largest file Parse and Load accept, in bytes.
+// MaxSize is the largest file Parse accepts, in bytes.
 const MaxSize = 1 << 20
 
 // Var is one assignment.
@@ -82,7 +79,13 @@ func (e *SyntaxError) Error() string {
 }
 
 // Map returns the variables as a map.
-func (f *File) Map() map[string]string { return Merge(f) }
+func (f *File) Map() map[string]string {
+	m := make(map[string]string, len(f.Vars))
+	for _, v := range f.Vars {
+		m[v.Key] = v.Value
+	}
+	return m
+}
 
 // Lookup returns the assignment of key.
 func (f *File) Lookup(key string) (Var, bool) {
@@ -92,55 +95,6 @@ func (f *File) Lookup(key string) (Var, bool) {
 		}
 	}
 	return Var{}, false
-}
-
-// Load reads and parses the files in order. Each file expands ${VAR} from
-// its own earlier keys, then from the files before it (a later file
-// overriding an earlier one), then from base. A file that cannot be read
-// (missing, a directory, ...) is an error: the caller decides which paths
-// should exist. Base itself is not part of the result; use Merge to get the
-// combined variables.
-func Load(paths []string, base map[string]string) ([]*File, error) {
-	env := maps.Clone(base)
-	if env == nil {
-		env = map[string]string{}
-	}
-	var files []*File
-	for _, path := range paths {
-		data, err := readFile(path)
-		if err != nil {
-			return nil, err
-		}
-		f, err := Parse(path, data, env)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range f.Vars {
-			env[v.Key] = v.Value
-		}
-		files = append(files, f)
-	}
-	return files, nil
-}
-
-// Merge returns the variables of files, later files overriding earlier ones.
-func Merge(files ...*File) map[string]string {
-	m := map[string]string{}
-	for _, f := range files {
-		for _, v := range f.Vars {
-			m[v.Key] = v.Value
-		}
-	}
-	return m
-}
-
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, MaxSize+1)) // Parse rejects the extra byte
 }
 
 // Parse parses data, the contents of the file called name. base holds the

@@ -3,9 +3,6 @@ package envfile
 import (
 	"bytes"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -226,23 +223,11 @@ func TestNoProcessEnvironment(t *testing.T) {
 			t.Errorf("%s = %q, want empty", v.Key, v.Value)
 		}
 	}
-	files, err := Load([]string{writeFile(t, "env", in)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range Merge(files...) {
-		if v != "" {
-			t.Errorf("Load: %s = %q, want empty", k, v)
-		}
-	}
 }
 
 func TestBaseNotModified(t *testing.T) {
 	base := map[string]string{"A": "1"}
 	if _, err := Parse("f", []byte("A=2\nB=$A"), base); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Load([]string{writeFile(t, "e", "A=3")}, base); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(base, map[string]string{"A": "1"}) {
@@ -277,64 +262,6 @@ func TestSyntaxErrorFormat(t *testing.T) {
 		if got := tt.e.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
-	}
-}
-
-func writeFile(t *testing.T, name, data string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func TestLoad(t *testing.T) {
-	first := writeFile(t, "default", "A=1\nB=first\nexport OPTS=\"-v $BASE\"\n")
-	second := writeFile(t, "sysconfig", "# later\nB=second\nC=\"$B/$A/$OPTS\"\nD=$C\n")
-	files, err := Load([]string{first, second}, map[string]string{"BASE": "base", "B": "base-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != 2 || files[0].Name != first || files[1].Name != second {
-		t.Fatalf("files = %v", files)
-	}
-	want := []Var{{"B", "second", 2}, {"C", "second/1/-v base", 3}, {"D", "second/1/-v base", 4}}
-	if !reflect.DeepEqual(files[1].Vars, want) {
-		t.Errorf("second = %#v, want %#v", files[1].Vars, want)
-	}
-	wantMap := map[string]string{"A": "1", "B": "second", "OPTS": "-v base", "C": "second/1/-v base", "D": "second/1/-v base"}
-	if m := Merge(files...); !reflect.DeepEqual(m, wantMap) {
-		t.Errorf("Merge = %v, want %v", m, wantMap)
-	}
-
-	files, err = Load(nil, nil)
-	if err != nil || len(files) != 0 {
-		t.Errorf("Load(nil) = %v, %v", files, err)
-	}
-}
-
-func TestLoadErrors(t *testing.T) {
-	good := writeFile(t, "good", "A=1\n")
-	bad := writeFile(t, "bad", "A=1\nB.C=2\n")
-	big := writeFile(t, "big", strings.Repeat("#", MaxSize+1))
-	missing := filepath.Join(t.TempDir(), "missing")
-
-	_, err := Load([]string{good, missing}, nil)
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
-		t.Errorf("missing file: %v", err)
-	}
-	_, err = Load([]string{good, bad}, nil)
-	var se *SyntaxError
-	if !errors.As(err, &se) || se.File != bad || se.Line != 2 {
-		t.Errorf("bad file: %v", err)
-	}
-	_, err = Load([]string{big}, nil)
-	if !errors.As(err, &se) || err.Error() != big+": file is larger than 1048576 bytes" {
-		t.Errorf("big file: %v", err)
-	}
-	if _, err = Load([]string{t.TempDir()}, nil); err == nil {
-		t.Errorf("directory: no error")
 	}
 }
 
