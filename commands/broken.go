@@ -24,7 +24,7 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths definition.Pat
 	}
 	rep.Warning("%s: %s: the definition is not usable; working from the state file (start, restart and reload refuse until it is fixed):\n%s", name, verb, loadErr)
 	svc := &service.Service{Def: def, Paths: paths}
-	err := Dispatch(rep, svc, verb, args)
+	err := Dispatch(rep, svc, name, verb, args) // status and stop: no usage to show
 	if err != nil {
 		err = lsb.Wrap(err, name, verb)
 		if !errors.Is(err, errSilent) {

@@ -137,7 +137,11 @@ func invokeAs(name, file, via string, args []string) int {
 		return int(code)
 	}
 	svc := &service.Service{Def: def, Paths: paths}
-	err = Dispatch(rep, svc, verb, args)
+	prog := via
+	if prog == "" {
+		prog = "svcwrap run " + name
+	}
+	err = Dispatch(rep, svc, prog, verb, args)
 	if err != nil {
 		err = lsb.Wrap(err, name, verbOr(verb))
 		var ce *service.CommandExit

@@ -8,12 +8,14 @@ import (
 
 	"svcwrap/definition"
 	"svcwrap/lsb"
+	"svcwrap/probe"
 	"svcwrap/proc"
 	"svcwrap/service"
 )
 
-// Dispatch runs one verb of a service.
-func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []string) error {
+// Dispatch runs one verb of a service; prog is how the service was called, for
+// usage ("/etc/init.d/nginx", "svcwrap run nginx").
+func Dispatch(rep *lsb.Reporter, svc *service.Service, prog, verb string, args []string) error {
 	d := svc.Def
 	if len(args) > 0 && definition.IsBuiltin(verb) && !takesArgs(verb) {
 		return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %d: %s)", verb, len(args), shortQuote(strings.Join(args, " ")))}
@@ -66,16 +68,16 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, verb string, args []strin
 		}
 		return svc.Signal(sig)
 	case "help", "--help", "-h":
-		Usage(os.Stdout, d)
+		Usage(os.Stdout, d, prog)
 		return nil
 	case "":
-		Usage(os.Stderr, d)
+		Usage(os.Stderr, d, prog)
 		return &lsb.Error{Code: lsb.BadArgs, Err: errSilent}
 	}
 	if v := d.Verb(verb); v != nil {
 		return custom(svc, v, args)
 	}
-	Usage(os.Stderr, d)
+	Usage(os.Stderr, d, prog)
 	e := &lsb.Error{Code: lsb.Unimplemented, Err: fmt.Errorf("unknown verb %s", shortQuote(verb))}
 	if v := d.Verb(definition.VerbName(verb)); v != nil {
 		e.Hint = "did you mean " + v.Name + "?"
@@ -102,6 +104,12 @@ func (silentError) Error() string { return "" }
 
 func start(rep *lsb.Reporter, svc *service.Service) error {
 	d := svc.Def
+	if st := svc.Inspect(); st.State == "disabled" {
+		// An enable switch or a condition: start does nothing, and that is
+		// success (as Debian's scripts exit 0 when RUN_DAEMON=no).
+		rep.Success("%s: %s", d.Name, st.Reason)
+		return nil
+	}
 	rep.Begin("Starting", d.Desc, d.Name)
 	st, started, err := svc.Start()
 	if err != nil {
@@ -158,8 +166,12 @@ func restart(rep *lsb.Reporter, svc *service.Service) error {
 func reload(rep *lsb.Reporter, svc *service.Service) error {
 	d := svc.Def
 	rep.Begin("Reloading", d.Desc, d.Name)
-	err := svc.Reload(os.Stdout, os.Stderr)
+	out := &probe.Tail{Max: 64 << 10}
+	err := svc.Reload(out) // RELOAD_COMMAND's output, on its own lines after the status line
 	rep.End(err == nil)
+	if text := out.String(); text != "" {
+		fmt.Fprintln(os.Stdout, text)
+	}
 	return err
 }
 
@@ -174,8 +186,9 @@ func custom(svc *service.Service, v *definition.Verb, args []string) error {
 	return svc.RunCommand(argv, os.Stdin, os.Stdout, os.Stderr)
 }
 
-// Usage lists every verb, built-in first, then the definition's own with HELP_ lines.
-func Usage(w io.Writer, d *definition.Definition) {
+// Usage lists every verb, built-in first, then the definition's own with HELP_
+// lines, for the service called as prog.
+func Usage(w io.Writer, d *definition.Definition, prog string) {
 	verbs := make([]string, 0, len(definition.Builtins)+len(d.Verbs))
 	for _, b := range definition.Builtins {
 		verbs = append(verbs, b.Name)
@@ -183,7 +196,7 @@ func Usage(w io.Writer, d *definition.Definition) {
 	for _, v := range d.Verbs {
 		verbs = append(verbs, v.Name)
 	}
-	fmt.Fprintf(w, "Usage: /etc/init.d/%s {%s}\n\n", d.Name, strings.Join(verbs, "|"))
+	fmt.Fprintf(w, "Usage: %s {%s}\n\n", prog, strings.Join(verbs, "|"))
 	for _, b := range definition.Builtins {
 		fmt.Fprintf(w, "  %-14s %s\n", b.Name, b.Help)
 	}

@@ -102,6 +102,15 @@ type Definition struct {
 	LogMaxSize int64
 	LogKeep    int
 
+	Dirs, Files []PathSpec       // made before every spawn (and GUARD)
+	hooks       map[string]*Hook // PRE_START, POST_START, PRE_STOP, STOP_COMMAND, POST_STOP
+	StopForever bool             // STOP_SCHEDULE may end with "forever"
+
+	Enabled     bool        // ENABLED (true when unset)
+	EnabledBy   string      // where ENABLED's value comes from: "FILE:LINE (KEY=VALUE)"
+	Conditions  []Condition // CONDITION: all must hold for start
+	conditionAt string      // CONDITION's FILE:LINE
+
 	// Secrets maps each key whose value takes $VAR/${VAR} from the env files to the
 	// names of those variables: messages about such a key never show its value.
 	Secrets    map[string][]string
@@ -217,10 +226,13 @@ type loader struct {
 	def      *Definition
 	paths    Paths
 	problems []Problem
-	lines    map[string]int // line of each key that is set
-	raw      *envfile.File  // the definition before ${VAR} took values from the env files
-	ls       *Lister        // list's loader: shared facts, and no host lookups (see Lister)
-	helps    []envfile.Var  // HELP_ keys in file order
+	lines    map[string]int      // line of each key that is set
+	raw      *envfile.File       // the definition before ${VAR} took values from the env files
+	unset    map[string][]string // for each key, the names its value expanded unset
+	expanded []envfile.Var       // the definition's keys, expanded
+	envAt    map[string]string   // for each env file variable, FILE:LINE of its last assignment
+	ls       *Lister             // list's loader: shared facts, and no host lookups (see Lister)
+	helps    []envfile.Var       // HELP_ keys in file order
 	verbKey  map[string]string
 }
 
@@ -311,6 +323,7 @@ func (l *loader) parse(data []byte) {
 			l.findSecrets(data, env)
 		}
 	}
+	l.unset = f.Unset
 	l.keys(f)
 }
 
@@ -351,12 +364,16 @@ func (l *loader) loadEnv(f *envfile.File) map[string]string {
 			l.addProblem(prob)
 			continue
 		}
-		ef, err := envfile.Parse(p, data, mergeMaps(base, vars))
+		ef, err := envfile.ParseReassign(p, data, mergeMaps(base, vars))
 		if err != nil {
 			l.problems = append(l.problems, syntaxProblem(p, err))
 			continue
 		}
 		for _, v := range ef.Vars {
+			if l.envAt == nil {
+				l.envAt = map[string]string{}
+			}
+			l.envAt[v.Key] = p + ":" + strconv.Itoa(v.Line)
 			if _, seen := base[v.Key]; !seen {
 				if _, seen := vars[v.Key]; !seen {
 					order = append(order, v.Key)

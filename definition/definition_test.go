@@ -128,7 +128,8 @@ func TestLoadEnvAndExpansion(t *testing.T) {
 // A caller's environment never reaches a definition or the daemon.
 func TestLoadIgnoresCallerEnv(t *testing.T) {
 	t.Setenv("LEAK", "from-caller")
-	file, paths := writeDef(t, "DAEMON=\"/bin/echo ${LEAK}x\"\n", "")
+	// ${LEAK-}: a plain ${LEAK} that no env file sets is refused (TestUnsetInCommandLine).
+	file, paths := writeDef(t, "DAEMON=\"/bin/echo ${LEAK-}x\"\n", "")
 	d, err := Load("svc", file, paths)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +169,45 @@ func TestServiceNameVerbs(t *testing.T) {
 	for in, want := range map[string]string{"REOPEN_LOGS": "reopen-logs", "configtest": "configtest", "A_b_C": "a-b-c"} {
 		if got := VerbName(in); got != want {
 			t.Errorf("VerbName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A command line that expands a variable no env file sets is refused, naming the
+// variable: the daemon would silently lose an argument. The default forms say
+// what is meant.
+func TestUnsetInCommandLine(t *testing.T) {
+	for _, key := range []string{"DAEMON", "COMMAND_x", "RELOAD_COMMAND", "PRE_START", "STOP_COMMAND"} {
+		body := "DAEMON=/bin/true\n" + key + "=\"/bin/echo ${OPTS} ${MORE}\"\n"
+		if key == "DAEMON" {
+			body = key + "=\"/bin/echo ${OPTS} ${MORE}\"\n"
+		}
+		file, paths := writeDef(t, body, "MORE=1\n")
+		_, err := Load("svc", file, paths)
+		if err == nil || !strings.Contains(err.Error(), key+": $OPTS is not set") || !strings.Contains(err.Error(), "${OPTS:-}") {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	file, paths := writeDef(t, "DAEMON=\"/bin/echo ${OPTS:-} ${X:--v} ${Y:+$Y} '\\$HOME' \\$HOME\"\n", "Y=\nHOME=/root\n")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.Argv, "|"); got != "/bin/echo|-v|$HOME|$HOME" {
+		t.Errorf("Argv %q", got)
+	}
+}
+
+func TestDescFromShortDescription(t *testing.T) {
+	for in, want := range map[string]string{
+		"starts the nginx web server":                     "the nginx web server",
+		"Start the OpenVPN service":                       "the OpenVPN service",
+		"OpenBSD Secure Shell server":                     "OpenBSD Secure Shell server",
+		"starts":                                          "",
+		"  Regular background program processing daemon ": "Regular background program processing daemon",
+	} {
+		if got := descOf(in); got != want {
+			t.Errorf("descOf(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-shellwords"
 
@@ -39,20 +40,14 @@ func localeEnv() []string {
 }
 
 // splitCommand splits a command line like a shell would, without running one:
-// $VAR and ${VAR} come from the service environment only, backticks are not run,
-// and an unquoted ; & | < > is refused rather than silently cutting the line.
-func splitCommand(s string, env []string) ([]string, error) {
+// quotes and backslashes group and escape, backticks are not run, and an
+// unquoted ; & | < > is refused rather than silently cutting the line. Variables
+// were expanded already, once, when the definition was read (envfile): a $ left
+// in the value (written \$, or in single quotes) reaches the program as it is.
+func splitCommand(s string) ([]string, error) {
 	p := shellwords.NewParser()
-	p.ParseEnv = true
+	p.ParseEnv = false
 	p.ParseBacktick = false
-	p.Getenv = func(k string) string {
-		for i := len(env) - 1; i >= 0; i-- {
-			if key, v, _ := strings.Cut(env[i], "="); key == k {
-				return v
-			}
-		}
-		return ""
-	}
 	args, err := p.Parse(s)
 	if err != nil {
 		return nil, errors.New("cannot split the command line like a shell: unbalanced quotes or escapes")
@@ -137,6 +132,41 @@ func (d *Definition) Command(argv []string) (*exec.Cmd, error) {
 	}
 	return &exec.Cmd{Path: path, Args: argv, Env: d.Env, Dir: d.Chdir,
 		SysProcAttr: &syscall.SysProcAttr{Credential: d.Cred}}, nil
+}
+
+// HookCommand prepares hook h to run: as root (or h's *_USER), with the service
+// environment, in CHDIR.
+func (d *Definition) HookCommand(h *Hook) (*exec.Cmd, error) {
+	path, err := ResolveProgram(h.Argv[0])
+	if err != nil {
+		return nil, &lsb.Error{Code: lsb.NotInstalled, Err: fmt.Errorf("%s: %v", h.Key, err)}
+	}
+	if h.UserErr != nil {
+		return nil, h.UserErr
+	}
+	return &exec.Cmd{Path: path, Args: h.Argv, Env: d.Env, Dir: d.Chdir,
+		SysProcAttr: &syscall.SysProcAttr{Credential: h.Cred}}, nil
+}
+
+// HookBound is how long hook key may run: START_TIMEOUT for PRE_START and
+// POST_START, STOP_SCHEDULE's total (at least 5 s) for the stop hooks.
+func (d *Definition) HookBound(key string) time.Duration {
+	if key == "PRE_START" || key == "POST_START" {
+		return d.StartTimeout
+	}
+	return max(d.StopSchedule.Total(), 5*time.Second)
+}
+
+// StopBound is the longest a stop of the daemon may take: PRE_STOP,
+// STOP_COMMAND, STOP_SCHEDULE and POST_STOP, each at its bound.
+func (d *Definition) StopBound() time.Duration {
+	t := d.StopSchedule.Total()
+	for _, k := range []string{"PRE_STOP", "STOP_COMMAND", "POST_STOP"} {
+		if d.Hook(k) != nil && d.Hook(k).Argv != nil {
+			t += d.HookBound(k)
+		}
+	}
+	return t
 }
 
 // lookupUser resolves USER and GROUP into a credential with the user's supplementary

@@ -40,7 +40,7 @@ func init() {
 	keyTable = []Key{
 		{Name: "DAEMON", DocDef: "required", Doc: "the daemon's command line, split like a shell (no shell runs)",
 			parse: func(l *loader, v envfile.Var) error {
-				argv, err := splitCommand(v.Value, l.def.Env)
+				argv, err := l.commandLine(v)
 				l.def.Argv, l.def.daemonLine = argv, v.Line
 				return err
 			}},
@@ -112,7 +112,7 @@ func init() {
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.ReloadSignal, err = ParseSignal(v.Value); return }},
 		{Name: "RELOAD_COMMAND", DocDef: "none", Doc: "reload runs this command",
 			parse: func(l *loader, v envfile.Var) (err error) {
-				l.def.ReloadCommand, err = splitCommand(v.Value, l.def.Env)
+				l.def.ReloadCommand, err = l.commandLine(v)
 				return err
 			}},
 		{Name: "GUARD", DocDef: "none", Doc: "a COMMAND_ verb run before start, restart and reload; failure refuses the action",
@@ -144,6 +144,35 @@ func init() {
 				}
 				return nil
 			}},
+		{Name: "DIRS", DocDef: "none", Doc: "directories PATH[:MODE[:OWNER[:GROUP]]] made as root before every spawn, below /run, /var, /srv, /tmp or CHDIR",
+			parse: func(l *loader, v envfile.Var) error { return nil }}, // crossChecks: CHDIR may come later
+		{Name: "FILES", DocDef: "none", Doc: "files PATH[:MODE[:OWNER[:GROUP]]] created empty if absent (never truncated) before every spawn",
+			parse: func(l *loader, v envfile.Var) error { return nil }},
+		{Name: "PRE_START", DocDef: "none", Doc: "command line run as root before every spawn, respawns included; its failure fails the start",
+			parse: (*loader).hook},
+		{Name: "POST_START", DocDef: "none", Doc: "command line run as root once every spawn is ready",
+			parse: (*loader).hook},
+		{Name: "PRE_STOP", DocDef: "none", Doc: "command line run as root before STOP_COMMAND and STOP_SCHEDULE",
+			parse: (*loader).hook},
+		{Name: "STOP_COMMAND", DocDef: "none", Doc: "command line run as root first on stop; STOP_SCHEDULE then stops what is left",
+			parse: (*loader).hook},
+		{Name: "POST_STOP", DocDef: "none", Doc: "command line run as root once the daemon and its group are gone",
+			parse: (*loader).hook},
+		{Name: "PRE_START_USER", DocDef: "root", Doc: "run PRE_START as this user", parse: (*loader).hookUser},
+		{Name: "POST_START_USER", DocDef: "root", Doc: "run POST_START as this user", parse: (*loader).hookUser},
+		{Name: "PRE_STOP_USER", DocDef: "root", Doc: "run PRE_STOP as this user", parse: (*loader).hookUser},
+		{Name: "STOP_COMMAND_USER", DocDef: "root", Doc: "run STOP_COMMAND as this user", parse: (*loader).hookUser},
+		{Name: "POST_STOP_USER", DocDef: "root", Doc: "run POST_STOP as this user", parse: (*loader).hookUser},
+		{Name: "STOP_FOREVER", Default: "no", Doc: "yes: STOP_SCHEDULE may end with forever (stop may then wait without a bound)",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.StopForever, err = ParseBool(v.Value); return }},
+		{Name: "ENABLED", DocDef: "yes", Doc: "no, false, 0 or off: start does nothing (exit 0) and status says disabled",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Enabled, err = enabledWord(v.Value); return }},
+		{Name: "CONDITION", DocDef: "none", Doc: "exists PATH and !exists PATH, as many as needed: all must hold for start to start",
+			parse: func(l *loader, v envfile.Var) (err error) {
+				l.def.Conditions, err = parseConditions(v.Value)
+				l.def.conditionAt = l.def.File + ":" + strconv.Itoa(v.Line)
+				return err
+			}},
 		{Name: "COMMAND_", Doc: "custom verb: run this command line as USER with the service environment",
 			parse: (*loader).verb},
 		{Name: "SIGNAL_", Doc: "custom verb: send this signal to the daemon",
@@ -161,6 +190,54 @@ func lookupKey(name string) *Key {
 			return k
 		}
 	}
+	return nil
+}
+
+// commandLine splits the command line of key v, refusing one that expanded a
+// variable that is not set: it would silently lose an argument.
+func (l *loader) commandLine(v envfile.Var) ([]string, error) {
+	if names := l.unset[v.Key]; len(names) > 0 {
+		refs := make([]string, len(names))
+		for i, n := range names {
+			refs[i] = "$" + n
+		}
+		return nil, fmt.Errorf("%s %s not set (no env file sets %s), so the command line would lose an argument; set it in an env file, or write ${%s:-} for an empty value or ${%s:-DEFAULT}",
+			strings.Join(refs, ", "), map[bool]string{true: "is", false: "are"}[len(names) == 1], map[bool]string{true: "it", false: "them"}[len(names) == 1], names[0], names[0])
+	}
+	return splitCommand(v.Value)
+}
+
+// hook parses PRE_START, POST_START, PRE_STOP, STOP_COMMAND or POST_STOP.
+func (l *loader) hook(v envfile.Var) error {
+	argv, err := l.commandLine(v)
+	if err != nil {
+		return err
+	}
+	if l.def.hooks == nil {
+		l.def.hooks = map[string]*Hook{}
+	}
+	h := l.def.hooks[v.Key]
+	if h == nil {
+		h = &Hook{Key: v.Key}
+		l.def.hooks[v.Key] = h
+	}
+	h.Argv = argv
+	return nil
+}
+
+// hookUser parses PRE_START_USER and its kind; the user is looked up with USER.
+func (l *loader) hookUser(v envfile.Var) error {
+	key := strings.TrimSuffix(v.Key, "_USER")
+	if v.Value == "" {
+		return errors.New("empty (leave it out to run " + key + " as root)")
+	}
+	if l.def.hooks == nil {
+		l.def.hooks = map[string]*Hook{}
+	}
+	if l.def.hooks[key] == nil {
+		l.def.hooks[key] = &Hook{Key: key}
+	}
+	l.def.hooks[key].User = v.Value
 	return nil
 }
 
@@ -207,15 +284,31 @@ func (l *loader) defaults() {
 		}
 	}
 	d.Desc = d.Name
-	if d.Header != nil && d.Header.ShortDescription != "" {
-		d.Desc = d.Header.ShortDescription
+	if d.Header != nil {
+		if desc := descOf(d.Header.ShortDescription); desc != "" {
+			d.Desc = desc
+		}
 	}
 	d.PidFile = filepath.Join(l.paths.PidDir, d.Name+".pid")
 	d.Log = filepath.Join(l.paths.LogDir, d.Name+".log")
+	d.Enabled = true
+}
+
+// descOf is the DESC a Short-Description gives. Many say what the script does
+// ("starts the nginx web server"), while svcwrap prints "Starting DESC: NAME": a
+// leading verb is dropped, so that it reads "Starting the nginx web server".
+func descOf(short string) string {
+	first, rest, _ := strings.Cut(strings.TrimSpace(short), " ")
+	switch strings.ToLower(first) {
+	case "start", "starts", "starting", "launch", "launches", "run", "runs", "control", "controls":
+		return strings.TrimSpace(rest)
+	}
+	return strings.TrimSpace(short)
 }
 
 // keys applies every KEY=value of a definition, collecting problems with their line.
 func (l *loader) keys(f *envfile.File) {
+	l.expanded = f.Vars
 	l.defaults()
 	for _, v := range f.Vars {
 		k := lookupKey(v.Key)
@@ -262,8 +355,138 @@ func (l *loader) crossChecks() {
 	if d.StartWait > d.StartTimeout {
 		l.add(0, "START_WAIT", "%v is longer than START_TIMEOUT %v", d.StartWait, d.StartTimeout)
 	}
-	if (d.User != "" || d.Group != "") && l.ls == nil { // list does not need them (see Lister)
-		l.lookupCredential()
+	if d.StopSchedule.Forever() && !d.StopForever {
+		l.add(l.lines["STOP_SCHEDULE"], "STOP_SCHEDULE", `"forever" waits without a bound, so stop could hang for ever; set STOP_FOREVER=yes to allow it, or end with a timeout like TERM/10/KILL/5`)
+	}
+	for key, mode := range map[string]os.FileMode{"DIRS": 0o755, "FILES": 0o644} {
+		v, ok := l.rawValue(key)
+		if !ok {
+			continue
+		}
+		specs, err := parsePaths(v, mode, d.Chdir)
+		if err != nil {
+			l.add(l.lines[key], key, "%v", err)
+		}
+		if key == "DIRS" {
+			d.Dirs = specs
+		} else {
+			d.Files = specs
+		}
+	}
+	for _, h := range d.hooks {
+		if h.Argv == nil {
+			l.add(l.lines[h.Key+"_USER"], h.Key+"_USER", "there is no %s to run as %s", h.Key, h.User)
+		}
+	}
+	if _, ok := l.lines["ENABLED"]; ok && !d.Enabled {
+		d.EnabledBy = l.enabledBy()
+	}
+	if l.ls == nil { // list does not need them (see Lister)
+		if d.User != "" || d.Group != "" {
+			l.lookupCredential()
+		}
+		l.lookupOwners()
+	}
+}
+
+// rawValue is the expanded value of key, if the definition sets it.
+func (l *loader) rawValue(key string) (string, bool) {
+	if _, ok := l.lines[key]; !ok {
+		return "", false
+	}
+	for _, v := range l.expanded {
+		if v.Key == key {
+			return v.Value, true
+		}
+	}
+	return "", false
+}
+
+// enabledBy says where ENABLED's "no" comes from: the env file line of the
+// variable its value expands, or the definition's line.
+func (l *loader) enabledBy() string {
+	if rv, ok := l.raw.Lookup("ENABLED"); ok {
+		for _, name := range envRefs(rv.Value) {
+			if at, ok := l.envAt[name]; ok {
+				v, _ := l.rawEnv(name)
+				return fmt.Sprintf("%s (%s=%s)", at, name, v)
+			}
+		}
+	}
+	v, _ := l.rawValue("ENABLED")
+	return fmt.Sprintf("%s:%d (ENABLED=%s)", l.def.File, l.lines["ENABLED"], v)
+}
+
+// rawEnv is the value of an env file variable.
+func (l *loader) rawEnv(name string) (string, bool) {
+	for _, kv := range l.def.Env {
+		if k, v, _ := strings.Cut(kv, "="); k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// envRefs are the names a value refers to with $NAME or ${NAME...}, in order.
+func envRefs(s string) []string {
+	var out []string
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		j := i + 1
+		if j < len(s) && s[j] == '{' {
+			j++
+		}
+		k := j
+		for k < len(s) && (s[k] >= 'A' && s[k] <= 'Z' || s[k] >= '0' && s[k] <= '9' || s[k] == '_') {
+			k++
+		}
+		if k > j {
+			out = append(out, s[j:k])
+		}
+	}
+	return out
+}
+
+// lookupOwners resolves the owners of DIRS and FILES and the users of the hooks:
+// a name that is not on this host is a HostProblem, as USER's is.
+func (l *loader) lookupOwners() {
+	d := l.def
+	owner, group := d.User, d.Group
+	for _, set := range []*[]PathSpec{&d.Dirs, &d.Files} {
+		key := map[*[]PathSpec]string{&d.Dirs: "DIRS", &d.Files: "FILES"}[set]
+		for i := range *set {
+			p := &(*set)[i]
+			o, g := p.Owner, p.Group
+			if o == "" {
+				o, g = owner, group
+			}
+			if o == "" {
+				o = "root"
+			}
+			cred, err := lookupUser(o, g)
+			if err != nil {
+				d.HostProblems = append(d.HostProblems, Problem{File: d.File, Line: l.lines[key], Key: key, Msg: p.Path + ": " + err.Error()})
+				continue
+			}
+			p.UID, p.GID = int(cred.Uid), int(cred.Gid)
+		}
+	}
+	for _, h := range d.hooks {
+		if h.User == "" {
+			continue
+		}
+		cred, err := lookupUser(h.User, "")
+		if err != nil {
+			p := Problem{File: d.File, Line: l.lines[h.Key+"_USER"], Key: h.Key + "_USER", Msg: err.Error()}
+			d.HostProblems = append(d.HostProblems, p)
+			h.UserErr = &lsb.Error{Code: lsb.NotConfigured, Err: errors.New(p.String())}
+			continue
+		}
+		if os.Geteuid() == 0 {
+			h.Cred = cred
+		}
 	}
 }
 
@@ -307,7 +530,7 @@ func (l *loader) probe(v envfile.Var) (*probe.Probe, []string, error) {
 	if p.Kind != "exec" {
 		return &p, nil, nil
 	}
-	argv, err := splitCommand(p.Target, l.def.Env)
+	argv, err := l.commandLine(envfile.Var{Key: v.Key, Value: p.Target, Line: v.Line})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -334,7 +557,7 @@ func (l *loader) verb(v envfile.Var) error {
 	var err error
 	if prefix == "COMMAND" {
 		vb.Kind = VerbCommand
-		vb.Argv, err = splitCommand(v.Value, d.Env)
+		vb.Argv, err = l.commandLine(v)
 	} else {
 		vb.Kind = VerbSignal
 		vb.Signal, err = ParseSignal(v.Value)

@@ -263,17 +263,30 @@ const scheduleHint = "use start-stop-daemon --retry syntax like TERM/10/KILL/5, 
 // seconds or Go syntax ("10", "500ms"). A bare number is a timeout, never a signal. A
 // timeout alone, "T", means TERM/T/KILL/T. A timeout applies to the signal before it
 // (signals in a row get timeout 0; timeouts in a row add up). The schedule must start
-// with a signal and end with a timeout greater than 0, may wait at most 1h in total,
-// and "forever" is rejected: every wait of svcwrap has a bound.
+// with a signal and end with a timeout greater than 0, and may wait at most 1h in
+// total, or end with "forever" after its last signal (start-stop-daemon's: wait
+// without a bound; a definition must also say STOP_FOREVER=yes).
 func ParseSchedule(s string) (Schedule, error) {
 	if s == "" {
 		return Schedule{}, badValue(s, "", scheduleHint)
 	}
 	items := strings.Split(s, "/")
-	for _, it := range items {
+	forever := false
+	for i, it := range items {
 		if strings.EqualFold(it, "forever") {
-			return Schedule{}, badValue(s, `"forever" is not supported: every svcwrap wait has a bound`, "end with a timeout, like TERM/10/KILL/5")
+			if i != len(items)-1 || i == 0 || isTimeoutItem(items[i-1]) {
+				return Schedule{}, badValue(s, `"forever" may only follow the last signal`, "like TERM/10/KILL/forever: wait for ever after KILL")
+			}
+			forever, items = true, items[:i]
 		}
+	}
+	if forever {
+		sch, err := ParseSchedule(strings.Join(items, "/") + "/1")
+		if err != nil {
+			return Schedule{}, err
+		}
+		sch.Steps[len(sch.Steps)-1].Timeout = proc.Forever
+		return sch, nil
 	}
 	if len(items) == 1 {
 		if !isTimeoutItem(s) {
@@ -336,20 +349,32 @@ func (s Schedule) String() string {
 			name = "-" + name // a bare number would read as a timeout
 		}
 		parts = append(parts, name)
-		if st.Timeout != 0 {
+		switch {
+		case st.Timeout == proc.Forever:
+			parts = append(parts, "forever")
+		case st.Timeout != 0:
 			parts = append(parts, shortDuration(st.Timeout))
 		}
 	}
 	return strings.Join(parts, "/")
 }
 
-// Total is the longest time the schedule waits: the sum of its timeouts.
+// Total is the longest time the schedule waits: the sum of its timeouts
+// (proc.Forever when it ends with "forever").
 func (s Schedule) Total() time.Duration {
 	var t time.Duration
 	for _, st := range s.Steps {
+		if st.Timeout == proc.Forever {
+			return proc.Forever
+		}
 		t += st.Timeout
 	}
 	return t
+}
+
+// Forever reports whether the schedule ends with "forever".
+func (s Schedule) Forever() bool {
+	return len(s.Steps) > 0 && s.Steps[len(s.Steps)-1].Timeout == proc.Forever
 }
 
 // Window is a respawn limit: at most N respawns within any period of length Within.
@@ -457,6 +482,10 @@ type Limit struct {
 	Name       string // upper case, without LIMIT_: "NOFILE"
 	Resource   int    // unix.RLIMIT_*
 	Soft, Hard uint64 // unix.RLIM_INFINITY for unlimited
+	// BestEffort (a value ending in "?", like sh's `ulimit -n N || true`): a limit
+	// above what the host allows is lowered to it, with a warning, instead of
+	// failing the start.
+	BestEffort bool
 }
 
 // limitResources maps resource names to their RLIMIT_ number and whether the limit
@@ -475,7 +504,7 @@ var limitResources = map[string]struct {
 	"SIGPENDING": {unix.RLIMIT_SIGPENDING, false}, "STACK": {unix.RLIMIT_STACK, true},
 }
 
-const limitHint = "use a number, SOFT:HARD like 1024:65536, or unlimited"
+const limitHint = "use a number, SOFT:HARD like 1024:65536, or unlimited; end it with ? to lower it to what the host allows"
 
 // ParseLimit parses the resource limit LIMIT_<name>=<value>. name is the part after
 // LIMIT_ in any case (NOFILE, CORE, ...). value is one limit for both soft and hard
@@ -509,10 +538,11 @@ func ParseLimit(name, value string) (Limit, error) {
 		}
 		return n, nil
 	}
+	l := Limit{Name: key, Resource: res.resource}
+	value, l.BestEffort = strings.CutSuffix(value, "?")
 	if value == "" {
 		return Limit{}, badValue(value, "", limitHint)
 	}
-	l := Limit{Name: key, Resource: res.resource}
 	soft, hard, pair := strings.Cut(value, ":")
 	if !pair {
 		hard = soft

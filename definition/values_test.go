@@ -178,6 +178,8 @@ func TestParseSchedule(t *testing.T) {
 		{"term/1.5/sigkill/1s", []proc.Step{{Signal: term, Timeout: 1500 * time.Millisecond}, {Signal: kill, Timeout: time.Second}}, "TERM/1.5s/KILL/1s"},
 		{"HUP/TERM/5", []proc.Step{{Signal: unix.SIGHUP, Timeout: 0}, {Signal: term, Timeout: 5 * time.Second}}, "HUP/TERM/5s"},
 		{"TERM/0/KILL/5", []proc.Step{{Signal: term, Timeout: 0}, {Signal: kill, Timeout: 5 * time.Second}}, "TERM/KILL/5s"},
+		{"TERM/10/KILL/forever", []proc.Step{{Signal: term, Timeout: 10 * time.Second}, {Signal: kill, Timeout: proc.Forever}}, "TERM/10s/KILL/forever"},
+		{"term/Forever", []proc.Step{{Signal: term, Timeout: proc.Forever}}, "TERM/forever"},
 		{"TERM/5/5", []proc.Step{{Signal: term, Timeout: 10 * time.Second}}, "TERM/10s"},
 		{"USR1/60/KILL/30", []proc.Step{{Signal: unix.SIGUSR1, Timeout: time.Minute}, {Signal: kill, Timeout: 30 * time.Second}}, "USR1/1m/KILL/30s"},
 		{"-33/5", []proc.Step{{Signal: 33, Timeout: 5 * time.Second}}, "-33/5s"},
@@ -207,8 +209,9 @@ func TestParseSchedule(t *testing.T) {
 
 	bad := []struct{ in, err string }{
 		{"", "empty value" + wantSchedHint},
-		{"TERM/10/forever", `"TERM/10/forever": "forever" is not supported: every svcwrap wait has a bound (end with a timeout, like TERM/10/KILL/5)`},
-		{"FOREVER", `"FOREVER": "forever" is not supported: every svcwrap wait has a bound (end with a timeout, like TERM/10/KILL/5)`},
+		{"TERM/10/forever", `"TERM/10/forever": "forever" may only follow the last signal (like TERM/10/KILL/forever: wait for ever after KILL)`},
+		{"FOREVER", `"FOREVER": "forever" may only follow the last signal (like TERM/10/KILL/forever: wait for ever after KILL)`},
+		{"forever/TERM/1", `"forever/TERM/1": "forever" may only follow the last signal (like TERM/10/KILL/forever: wait for ever after KILL)`},
 		{"TERM", `"TERM": a schedule of one item must be a timeout (10 alone means TERM/10/KILL/10; to send one signal give its timeout, like TERM/10)`},
 		{"5x", `"5x": not a duration` + wantDurHint},
 		{"TERM/10/KILL", `"TERM/10/KILL": ends with a signal (end with a timeout that bounds the wait after it, like TERM/10/KILL/5)`},
@@ -311,16 +314,17 @@ func TestParseLimit(t *testing.T) {
 		name, value string
 		want        Limit
 	}{
-		{"NOFILE", "65536", Limit{"NOFILE", unix.RLIMIT_NOFILE, 65536, 65536}},
-		{"nofile", "1024:65536", Limit{"NOFILE", unix.RLIMIT_NOFILE, 1024, 65536}},
-		{"CORE", "unlimited", Limit{"CORE", unix.RLIMIT_CORE, inf, inf}},
-		{"Core", "0", Limit{"CORE", unix.RLIMIT_CORE, 0, 0}},
-		{"STACK", "8M", Limit{"STACK", unix.RLIMIT_STACK, 8 << 20, 8 << 20}},
-		{"AS", "1G:Infinity", Limit{"AS", unix.RLIMIT_AS, 1 << 30, inf}},
-		{"MEMLOCK", "64K:128KiB", Limit{"MEMLOCK", unix.RLIMIT_MEMLOCK, 64 << 10, 128 << 10}},
-		{"CPU", "infinity", Limit{"CPU", unix.RLIMIT_CPU, inf, inf}},
-		{"NPROC", "100:unlimited", Limit{"NPROC", unix.RLIMIT_NPROC, 100, inf}},
-		{"RTTIME", "18446744073709551615", Limit{"RTTIME", unix.RLIMIT_RTTIME, inf, inf}},
+		{"NOFILE", "65536", Limit{Name: "NOFILE", Resource: unix.RLIMIT_NOFILE, Soft: 65536, Hard: 65536}},
+		{"nofile", "1024:65536", Limit{Name: "NOFILE", Resource: unix.RLIMIT_NOFILE, Soft: 1024, Hard: 65536}},
+		{"CORE", "unlimited", Limit{Name: "CORE", Resource: unix.RLIMIT_CORE, Soft: inf, Hard: inf}},
+		{"Core", "0", Limit{Name: "CORE", Resource: unix.RLIMIT_CORE, Soft: 0, Hard: 0}},
+		{"STACK", "8M", Limit{Name: "STACK", Resource: unix.RLIMIT_STACK, Soft: 8 << 20, Hard: 8 << 20}},
+		{"AS", "1G:Infinity", Limit{Name: "AS", Resource: unix.RLIMIT_AS, Soft: 1 << 30, Hard: inf}},
+		{"MEMLOCK", "64K:128KiB", Limit{Name: "MEMLOCK", Resource: unix.RLIMIT_MEMLOCK, Soft: 64 << 10, Hard: 128 << 10}},
+		{"CPU", "infinity", Limit{Name: "CPU", Resource: unix.RLIMIT_CPU, Soft: inf, Hard: inf}},
+		{"NPROC", "100:unlimited", Limit{Name: "NPROC", Resource: unix.RLIMIT_NPROC, Soft: 100, Hard: inf}},
+		{"NOFILE", "65536?", Limit{Name: "NOFILE", Resource: unix.RLIMIT_NOFILE, Soft: 65536, Hard: 65536, BestEffort: true}},
+		{"RTTIME", "18446744073709551615", Limit{Name: "RTTIME", Resource: unix.RLIMIT_RTTIME, Soft: inf, Hard: inf}},
 	}
 	for _, tt := range good {
 		got, err := ParseLimit(tt.name, tt.value)
@@ -328,10 +332,10 @@ func TestParseLimit(t *testing.T) {
 			t.Errorf("ParseLimit(%q, %q) = %+v, %v; want %+v", tt.name, tt.value, got, err, tt.want)
 		}
 	}
-	const countHint = " (this limit takes no unit: use a number, SOFT:HARD like 1024:65536, or unlimited)"
+	const countHint = " (this limit takes no unit: use a number, SOFT:HARD like 1024:65536, or unlimited; end it with ? to lower it to what the host allows)"
 	bad := []struct{ name, value, err string }{
 		{"NOFILES", "1", `unknown resource "NOFILES" (use one of AS, CORE, CPU, DATA, FSIZE, LOCKS, MEMLOCK, MSGQUEUE, NICE, NOFILE, NPROC, RSS, RTPRIO, RTTIME, SIGPENDING, STACK)`},
-		{"NOFILE", "", "empty value (use a number, SOFT:HARD like 1024:65536, or unlimited)"},
+		{"NOFILE", "", "empty value (use a number, SOFT:HARD like 1024:65536, or unlimited; end it with ? to lower it to what the host allows)"},
 		{"NOFILE", "64K", `"64K": not a whole number` + countHint},
 		{"NOFILE", "1024:", `"1024:": empty value` + countHint},
 		{"NOFILE", "1:2:3", `"1:2:3": "2:3": not a whole number` + countHint},

@@ -21,8 +21,15 @@
 //     "KEY= # note" is empty and "KEY=a # b # c" is "a" (godotenv: "# note",
 //     "a # b"). It may not contain ; & | < > ( ) or a backquote, which sh
 //     would run as code ("LANG=C; export LANG"): quote such a value.
-//   - "${" and "$(" must start ${NAME} unless escaped as \$:
-//     "${VAR:-default}", "${lower}" and "$(cmd)" are errors.
+//   - "${" must start ${NAME}, or one of sh's four defaults: ${NAME:-WORD}
+//     (WORD when NAME is unset or empty), ${NAME-WORD} (when unset),
+//     ${NAME:+WORD} (WORD when NAME is set and not empty, else empty) and
+//     ${NAME+WORD} (when set). WORD runs to the matching "}" and may hold
+//     $NAME, ${NAME}, these forms again and \ escapes. Other forms ("${lower}",
+//     "${X:=y}", "${#X}") and "$(cmd)" are errors, unless escaped as \$.
+//   - A name that a value expands but that is neither set in the file before
+//     nor in the base map is recorded (File.Unset): a command line in a
+//     definition refuses it rather than silently drop an argument.
 //   - KEY="say \"hi\"" is `say "hi"` (godotenv drops the final quote).
 //   - CRLF line ends are accepted: each CR LF is one line end and the CR is
 //     dropped, also inside multi-line values. Any other CR is an error. A
@@ -31,7 +38,9 @@ package envfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -61,6 +70,9 @@ type Var struct {
 type File struct {
 	Name string
 	Vars []Var // in file order; keys are unique
+	// Unset maps a key to the names its value expanded ($NAME, ${NAME}) that
+	// were not set: they expanded to "". The defaults forms do not count.
+	Unset map[string][]string
 }
 
 // SyntaxError is a problem in a file. Line is 1-based; 0 means the whole
@@ -98,9 +110,22 @@ func (f *File) Lookup(key string) (Var, bool) {
 }
 
 // Parse parses data, the contents of the file called name. base holds the
-// variables that ${VAR} may refer to besides the file's own earlier keys.
+// variables that ${VAR} may refer to besides the file's own earlier keys. A key
+// may be assigned once (a service definition).
 func Parse(name string, data []byte, base map[string]string) (*File, error) {
-	p := &parser{file: &File{Name: name}, base: base, line: 1, vars: map[string]Var{}}
+	return parse(name, data, base, false)
+}
+
+// ParseReassign is Parse for a file that is read as sh would source it (an env
+// file such as /etc/default/NAME): a key may be assigned again, and the later
+// value wins, in the value of the key and in what later values expand. The key
+// keeps its first place in Vars, with the line of its last assignment.
+func ParseReassign(name string, data []byte, base map[string]string) (*File, error) {
+	return parse(name, data, base, true)
+}
+
+func parse(name string, data []byte, base map[string]string, reassign bool) (*File, error) {
+	p := &parser{file: &File{Name: name}, base: base, line: 1, vars: map[string]Var{}, reassign: reassign}
 	lineOf := func(i int) int { return 1 + bytes.Count(data[:i], []byte("\n")) }
 	switch {
 	case len(data) > MaxSize:
@@ -123,11 +148,14 @@ func Parse(name string, data []byte, base map[string]string) (*File, error) {
 }
 
 type parser struct {
-	file *File
-	base map[string]string
-	src  string         // the input not yet parsed; starts at a line start
-	line int            // line number of src[0]
-	vars map[string]Var // the keys so far
+	file     *File
+	base     map[string]string
+	src      string            // the input not yet parsed; starts at a line start
+	line     int               // line number of src[0]
+	vars     map[string]Var    // the keys so far
+	reassign bool              // a key may be assigned again (ParseReassign)
+	tmp      map[string]string // the statement's evaluated ${NAME:-WORD} forms, by their stand-in name
+	unset    []string          // the statement's names that expanded unset
 }
 
 func (p *parser) errorf(line int, format string, args ...any) error {
@@ -158,9 +186,10 @@ func (p *parser) statement() error {
 		return p.errorf(start, "%s", badAssignment(t, n))
 	}
 	key := t[:n]
-	if first, dup := p.vars[key]; dup {
+	if first, dup := p.vars[key]; dup && !p.reassign {
 		return p.errorf(start, "duplicate key %s (first set at line %d)", key, first.Line)
 	}
+	p.tmp, p.unset = nil, nil
 	off := len(line) - len(t) + n + 1 // value text starts at p.src[off:]
 	v := p.src[off:]
 	lead := len(v) - len(strings.TrimLeftFunc(v, isSpace))
@@ -189,6 +218,10 @@ func (p *parser) statement() error {
 		}
 		content := v[lead+1 : i]
 		if q == '"' {
+			var err error
+			if content, err = p.defaults(key, start, content); err != nil {
+				return err
+			}
 			if err := p.checkExpansion(key, start, content); err != nil {
 				return err
 			}
@@ -210,6 +243,10 @@ func (p *parser) statement() error {
 		if i := strings.IndexAny(val, shellChars); i >= 0 {
 			return p.errorf(start, "unquoted value of %s contains %q: quote the value (shell code is not supported)", key, val[i])
 		}
+		var err error
+		if val, err = p.defaults(key, start, val); err != nil {
+			return err
+		}
 		if err := p.checkExpansion(key, start, val); err != nil {
 			return err
 		}
@@ -219,8 +256,25 @@ func (p *parser) statement() error {
 	if err != nil {
 		return p.errorf(start, "cannot parse the value of %s", key)
 	}
+	if _, again := p.vars[key]; again {
+		for i := range p.file.Vars {
+			if p.file.Vars[i].Key == key {
+				p.file.Vars[i] = Var{Key: key, Value: value, Line: start}
+			}
+		}
+	} else {
+		p.file.Vars = append(p.file.Vars, Var{Key: key, Value: value, Line: start})
+	}
 	p.vars[key] = Var{Key: key, Value: value, Line: start}
-	p.file.Vars = append(p.file.Vars, p.vars[key])
+	if p.file.Unset != nil {
+		delete(p.file.Unset, key)
+	}
+	if len(p.unset) > 0 {
+		if p.file.Unset == nil {
+			p.file.Unset = map[string][]string{}
+		}
+		p.file.Unset[key] = p.unset
+	}
 	p.advance(end + 1)
 	return nil
 }
@@ -280,11 +334,158 @@ func (p *parser) godotenv(key, stmt string, quoted bool) (string, error) {
 }
 
 func (p *parser) lookup(name string) string {
-	if v, ok := p.vars[name]; ok {
-		return v.Value
+	if v, ok := p.tmp[name]; ok {
+		return v
 	}
-	return p.base[name]
+	v, set := p.lookupSet(name)
+	if !set && !slices.Contains(p.unset, name) {
+		p.unset = append(p.unset, name)
+	}
+	return v
 }
+
+// lookupSet is the value of name and whether it is set at all.
+func (p *parser) lookupSet(name string) (string, bool) {
+	if v, ok := p.vars[name]; ok {
+		return v.Value, true
+	}
+	v, ok := p.base[name]
+	return v, ok
+}
+
+// defaults replaces each ${NAME:-WORD}, ${NAME-WORD}, ${NAME:+WORD} and
+// ${NAME+WORD} of s (outside \ escapes) by ${STANDIN}, a name that stands for
+// its value as sh computes it (p.tmp): godotenv then substitutes it like any
+// other variable, and its value is never expanded again.
+func (p *parser) defaults(key string, line int, s string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '\\' && i+1 < len(s) {
+			b.WriteString(s[i : i+2])
+			i += 2
+			continue
+		}
+		if val, n, ok, err := p.defaultForm(s[i:]); err != nil {
+			return "", p.errorf(line+strings.Count(s[:i], "\n"), "%s in the value of %s", err, key)
+		} else if ok {
+			if p.tmp == nil {
+				p.tmp = map[string]string{}
+			}
+			standin := fmt.Sprintf("SVCWRAP_DEFAULT_%d_", len(p.tmp))
+			p.tmp[standin] = val
+			b.WriteString("${" + standin + "}")
+			i += n
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String(), nil
+}
+
+// defaultForm evaluates the ${NAME OP WORD} at the start of s: its value and
+// length, or ok false when s does not start with one.
+func (p *parser) defaultForm(s string) (val string, n int, ok bool, err error) {
+	if !strings.HasPrefix(s, "${") {
+		return "", 0, false, nil
+	}
+	name := s[2 : 2+upperNameLen(s[2:])]
+	rest := s[2+len(name):]
+	op := ""
+	for _, o := range []string{":-", ":+", "-", "+"} {
+		if strings.HasPrefix(rest, o) {
+			op = o
+			break
+		}
+	}
+	if name == "" || op == "" {
+		return "", 0, false, nil
+	}
+	word, wn, err := braceWord(rest[len(op):])
+	if err != nil {
+		return "", 0, false, err
+	}
+	v, set := p.lookupSet(name)
+	use := map[string]bool{":-": !set || v == "", "-": !set, ":+": set && v != "", "+": set}[op]
+	switch {
+	case use:
+		val, err = p.expandWord(word)
+	case op == ":-" || op == "-":
+		val = v
+	}
+	return val, 2 + len(name) + len(op) + wn, true, err
+}
+
+// braceWord is the WORD of a ${NAME OP WORD} form: the text of s up to its
+// matching "}" (nested "${...}" and \ escapes kept), and the length of WORD
+// and "}".
+func braceWord(s string) (string, int, error) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\':
+			i++
+		case strings.HasPrefix(s[i:], "${"):
+			depth++
+			i++
+		case s[i] == '}' && depth == 0:
+			return s[:i], i + 1, nil
+		case s[i] == '}':
+			depth--
+		}
+	}
+	return "", 0, errors.New(`unterminated "${"`)
+}
+
+// expandWord expands WORD as sh does: \C is C; $NAME and ${NAME} take their
+// values; the default forms nest. Anything else is literal.
+func (p *parser) expandWord(w string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(w); {
+		switch c := w[i]; {
+		case c == '\\' && i+1 < len(w):
+			b.WriteByte(w[i+1])
+			i += 2
+		case c == '$' && i+1 < len(w) && w[i+1] == '{':
+			if val, n, ok, err := p.defaultForm(w[i:]); err != nil {
+				return "", err
+			} else if ok {
+				b.WriteString(val)
+				i += n
+				continue
+			}
+			n := upperNameLen(w[i+2:])
+			if n == 0 || i+2+n >= len(w) || w[i+2+n] != '}' {
+				return "", errors.New("unsupported expansion in a default's WORD (" + unsupported + ")")
+			}
+			b.WriteString(p.lookup(w[i+2 : i+2+n]))
+			i += 3 + n
+		case c == '$' && upperNameLen(w[i+1:]) > 0:
+			n := upperNameLen(w[i+1:])
+			b.WriteString(p.lookup(w[i+1 : i+1+n]))
+			i += 1 + n
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String(), nil
+}
+
+// upperNameLen is the length of the [A-Z0-9_]* run at the start of s: the names
+// godotenv expands.
+func upperNameLen(s string) int {
+	i := 0
+	for i < len(s) && ('A' <= s[i] && s[i] <= 'Z' || isDigit(s[i]) || s[i] == '_') {
+		i++
+	}
+	return i
+}
+
+const unsupported = `only $NAME, ${NAME}, ${NAME:-WORD}, ${NAME-WORD}, ${NAME:+WORD} and ${NAME+WORD} with NAME in [A-Z0-9_] (write \$ for a literal $)`
 
 // checkExpansion rejects "${" and "$(" that do not start ${NAME}.
 func (p *parser) checkExpansion(key string, start int, s string) error {
@@ -293,8 +494,7 @@ func (p *parser) checkExpansion(key string, start int, s string) error {
 	}
 	for _, m := range dollarRE().FindAllStringIndex(s, -1) {
 		if i := m[1] - 2; !braceRE().MatchString(s[i:]) {
-			return p.errorf(start+strings.Count(s[:i], "\n"),
-				"unsupported expansion in the value of %s: only $NAME and ${NAME} with NAME in [A-Z0-9_] (write \\$ for a literal $)", key)
+			return p.errorf(start+strings.Count(s[:i], "\n"), "unsupported expansion in the value of %s: %s", key, unsupported)
 		}
 	}
 	return nil

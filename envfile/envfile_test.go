@@ -109,7 +109,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	const expansion = `unsupported expansion in the value of A: only $NAME and ${NAME} with NAME in [A-Z0-9_] (write \$ for a literal $)`
+	const expansion = `unsupported expansion in the value of A: only $NAME, ${NAME}, ${NAME:-WORD}, ${NAME-WORD}, ${NAME:+WORD} and ${NAME+WORD} with NAME in [A-Z0-9_] (write \$ for a literal $)`
 	const notAssign = "not an assignment: want KEY=VALUE (shell code is not supported)"
 	tests := []struct {
 		name, in, want string
@@ -153,8 +153,9 @@ func TestParseErrors(t *testing.T) {
 		{"missing closing quote", "A=\"foo\nB=\"bar\"\n", `f:2: unexpected text after the closing quote of A (quote opened at line 1)`},
 		{"bare CR", "A=1\rB=2\n", `f:1: carriage return not followed by a line feed`},
 		{"bare CR at end", "A=1\r\nB=2\r", `f:2: carriage return not followed by a line feed`},
-		{"default value", "A=${X:-y}", "f:1: " + expansion},
-		{"default value quoted", `A="${X:-y}"`, "f:1: " + expansion},
+		{"assign default", "A=${X:=y}", "f:1: " + expansion},
+		{"length", `A="${#X}"`, "f:1: " + expansion},
+		{"unterminated default", `A="${X:-y"`, `f:1: unterminated "${" in the value of A`},
 		{"lower-case braces", `A="${lower}"`, "f:1: " + expansion},
 		{"mixed-case braces", `A=${Foo}`, "f:1: " + expansion},
 		{"empty braces", `A="${}"`, "f:1: " + expansion},
@@ -187,7 +188,8 @@ func TestErrorsHideValues(t *testing.T) {
 		"A='s3cret",
 		"A=\"s3cret\" s3cret",
 		"A=s3cret;s3cret",
-		"A=\"s3cret${X:-s3cret}\"",
+		"A=\"s3cret${X:=s3cret}\"",
+		"A=\"s3cret${X:-s3cret\"",
 		"MIIBs3cret\n",
 		"s3cret+/s3cret==\n",
 	} {
@@ -302,4 +304,72 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sh's four defaults, as sh computes them.
+func TestDefaults(t *testing.T) {
+	base := map[string]string{"SET": "v", "EMPTY": ""}
+	for _, tt := range []struct{ in, want string }{
+		{"${SET:-d}", "v"}, {"${EMPTY:-d}", "d"}, {"${UNSET:-d}", "d"},
+		{"${SET-d}", "v"}, {"${EMPTY-d}", ""}, {"${UNSET-d}", "d"},
+		{"${SET:+a}", "a"}, {"${EMPTY:+a}", ""}, {"${UNSET:+a}", ""},
+		{"${SET+a}", "a"}, {"${EMPTY+a}", "a"}, {"${UNSET+a}", ""},
+		{"x${UNSET:-a b}y", "xa by"},
+		{"${UNSET:-$SET/${SET}}", "v/v"},
+		{"${UNSET:-${EMPTY:-${SET}}}", "v"},
+		{"${UNSET:-\\}\\$SET}", "}$SET"},
+		{"${UNSET:-}", ""},
+		{"${SET:+--opt=$SET}", "--opt=v"},
+		{"\\${UNSET:-d}", "${UNSET:-d}"},
+		{"${A:-d}", "set-before"},
+	} {
+		for _, q := range []string{"", `"`} {
+			in := "A=set-before\nX=" + q + tt.in + q + "\n"
+			f, err := Parse("f", []byte(in), base)
+			if err != nil {
+				t.Errorf("%s: %v", in, err)
+				continue
+			}
+			if got := f.Vars[1].Value; got != tt.want {
+				t.Errorf("%s = %q, want %q", strings.TrimSpace(in), got, tt.want)
+			}
+		}
+	}
+	// Single quotes keep it all.
+	if f, _ := Parse("f", []byte("X='${UNSET:-d}'"), nil); f.Vars[0].Value != "${UNSET:-d}" {
+		t.Errorf("single-quoted: %q", f.Vars[0].Value)
+	}
+	// A default is never expanded again.
+	if f, _ := Parse("f", []byte("X=${UNSET:-$SET}"), map[string]string{"SET": "$OTHER", "OTHER": "no"}); f.Vars[0].Value != "$OTHER" {
+		t.Errorf("re-expanded: %q", f.Vars[0].Value)
+	}
+}
+
+// Names a value expanded unset are recorded; the default forms do not count.
+func TestUnset(t *testing.T) {
+	f, err := Parse("f", []byte("A=$GONE ${SET}\nB=\"${GONE:-x} ${GONE-}\"\nC=${GONE:+$ALSO}\nD=${GONE:-$ALSO}\nE=ok\nG=\\$GONE\n"), map[string]string{"SET": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"A": {"GONE"}, "D": {"ALSO"}}
+	if !reflect.DeepEqual(f.Unset, want) {
+		t.Errorf("Unset = %v, want %v", f.Unset, want)
+	}
+}
+
+// An env file may assign a name again, as a sourced file may: the later value
+// wins, also for what later values expand; a definition still may not.
+func TestReassign(t *testing.T) {
+	in := "A=1\nB=$A\nA=2\nC=$A\nexport A=\"${A}3\"\n"
+	f, err := ParseReassign("f", []byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Var{{"A", "23", 5}, {"B", "1", 2}, {"C", "2", 4}}
+	if !reflect.DeepEqual(f.Vars, want) {
+		t.Errorf("Vars = %v, want %v", f.Vars, want)
+	}
+	if _, err := Parse("f", []byte(in), nil); err == nil || err.Error() != "f:3: duplicate key A (first set at line 1)" {
+		t.Errorf("Parse: %v", err)
+	}
 }

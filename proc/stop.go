@@ -14,6 +14,11 @@ type Step struct {
 	Timeout time.Duration
 }
 
+// Forever is the timeout of a step that waits without a bound (STOP_SCHEDULE's
+// "forever"): about 36 years, small enough that a few of them still add up
+// without overflow.
+const Forever = time.Duration(1 << 60)
+
 // FinalKill bounds how long Stop waits after the SIGKILL that WithFinalKill adds.
 const FinalKill = 5 * time.Second
 

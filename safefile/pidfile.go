@@ -23,11 +23,21 @@ type Pidfile struct {
 	// someone other than root (or the caller): such a PID is never signalled.
 	Trusted bool
 	Why     string // why it is not trusted
+	// ByService: trusted only because it lies in a directory svcwrap made for
+	// the service (DIRS) and belongs to the service's user: its PID must then
+	// also run the daemon's program before anything signals it.
+	ByService bool
 }
 
 // ReadPidfile reads a pidfile without following a symlink. A missing file is
 // (nil, nil); junk in it is an error.
-func ReadPidfile(path string) (*Pidfile, error) {
+func ReadPidfile(path string) (*Pidfile, error) { return ReadServicePidfile(path, -1) }
+
+// ReadServicePidfile is ReadPidfile for a pidfile a daemon writes itself in a
+// directory svcwrap made for it and gave to svcUID (Debian's layout:
+// /run/tinyproxy owned by tinyproxy): a file and a directory of svcUID are
+// trusted too, marked ByService. svcUID -1 is ReadPidfile.
+func ReadServicePidfile(path string, svcUID int) (*Pidfile, error) {
 	fd, st, err := openRegular(path)
 	switch {
 	case errors.Is(err, unix.ENOENT):

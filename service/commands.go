@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,6 +18,8 @@ import (
 	"svcwrap/lsb"
 	"svcwrap/probe"
 	"svcwrap/proc"
+	"svcwrap/run"
+	"svcwrap/safefile"
 )
 
 // The commands of a definition other than DAEMON: COMMAND_ verbs, GUARD and
@@ -136,6 +139,11 @@ func (s *Service) Guard() error {
 	if v == nil || v.Kind != definition.VerbCommand { // the loader refuses this already
 		return lsb.Errorf(lsb.NotConfigured, "GUARD %q is not a COMMAND_ verb", d.Guard)
 	}
+	// The guard checks the configuration as the daemon would find it: with its
+	// runtime directories (sshd -t fails without /run/sshd).
+	if err := run.Paths(d); err != nil {
+		return &lsb.Error{Code: lsb.Exit(safefile.ExitCode(err, int(lsb.Failed))), Err: err}
+	}
 	out := &probe.Tail{Max: 16 << 10}
 	err := s.runBounded("GUARD "+d.Guard, v.Argv, out, out, d.StartTimeout)
 	if err == nil {
@@ -158,27 +166,89 @@ func (s *Service) Guard() error {
 var ErrNoReload = errors.New("no RELOAD_SIGNAL or RELOAD_COMMAND")
 
 // Reload runs RELOAD_SIGNAL or RELOAD_COMMAND after the GUARD. RELOAD_SIGNAL goes
-// to the daemon process only, like SIGNAL_ verbs. RELOAD_COMMAND's output passes
-// through; its failure is LSB 1, whatever its own exit code (an init script's
-// exit codes have fixed meanings).
-func (s *Service) Reload(stdout, stderr io.Writer) error {
+// to the daemon process only, like SIGNAL_ verbs. RELOAD_COMMAND's output goes to
+// out; its failure is LSB 1, whatever its own exit code (an init script's exit
+// codes have fixed meanings). A daemon that dies from the reload (a bad
+// configuration makes php-fpm exit on USR2) fails it too, with exit 1 and the
+// daemon's last log lines: reload watches it until READY passes again (bounded by
+// START_TIMEOUT), or for a second when there is no READY probe.
+func (s *Service) Reload(out io.Writer) error {
 	d := s.Def
 	if !d.CanReload() {
 		return &lsb.Error{Code: lsb.Unimplemented, Err: ErrNoReload, Hint: "set RELOAD_SIGNAL or RELOAD_COMMAND, or use force-reload to restart"}
 	}
-	if !s.Inspect().Alive() {
+	cur := s.Inspect()
+	if !cur.Alive() {
 		return lsb.Errorf(lsb.NotRunning, "not running; nothing to reload")
 	}
 	if err := s.Guard(); err != nil {
 		return err
 	}
+	h, err := cur.daemon.Open()
+	if err != nil {
+		return lsb.Errorf(lsb.NotRunning, "not running; nothing to reload")
+	}
+	defer h.Close()
+	logAt := s.logSize()
 	if d.ReloadSignal != 0 {
-		return s.Signal(d.ReloadSignal)
+		if err := h.Signal(d.ReloadSignal); err != nil {
+			return lsb.Errorf(lsb.Failed, "send %s to pid %d: %v", proc.SignalName(d.ReloadSignal), cur.PID, err)
+		}
+	} else {
+		err := s.runBounded("RELOAD_COMMAND", d.ReloadCommand, out, out, d.StartTimeout)
+		var ce *CommandExit
+		if errors.As(err, &ce) {
+			return lsb.Errorf(lsb.Failed, "RELOAD_COMMAND failed: %s", ce.State)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	err := s.runBounded("RELOAD_COMMAND", d.ReloadCommand, stdout, stderr, d.StartTimeout)
-	var ce *CommandExit
-	if errors.As(err, &ce) {
-		return lsb.Errorf(lsb.Failed, "RELOAD_COMMAND failed: %s", ce.State)
+	if err := s.watchReload(h); err != nil {
+		return lsb.Errorf(lsb.Failed, "%v%s", err, s.logTail(logAt))
 	}
-	return err
+	return nil
+}
+
+// watchReload waits for the reloaded daemon h to be ready again: until READY
+// passes (bounded by START_TIMEOUT), or a second without READY; it fails when the
+// daemon dies meanwhile.
+func (s *Service) watchReload(h *proc.Handle) error {
+	d := s.Def
+	died := fmt.Errorf("the daemon (pid %d) died from the reload; its watchdog respawns it with the configuration as it is", h.Ref.PID)
+	if d.Ready == nil {
+		if exited, _ := h.Wait(time.Now().Add(time.Second)); exited {
+			return died
+		}
+		return nil
+	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), d.StartTimeout)
+	defer cancel()
+	x := d.ProbeExec(d.Ready)
+	var last error
+	for {
+		if exited, _ := h.Wait(time.Now()); exited {
+			return died
+		}
+		if last = d.Ready.Run(ctx, x); last == nil {
+			return nil
+		}
+		// No event says "ready again": the probe is polled, as at start.
+		if exited, _ := h.Wait(time.Now().Add(probe.Interval(time.Since(began)))); exited {
+			return died
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("not ready again within START_TIMEOUT %v after the reload: READY %s: %v", d.StartTimeout, d.Ready, last)
+		}
+	}
+}
+
+// logSize is the size of the service log, from where logTail shows what the
+// daemon writes next.
+func (s *Service) logSize() int64 {
+	if fi, err := os.Stat(s.Def.Log); err == nil && fi.Mode().IsRegular() {
+		return fi.Size()
+	}
+	return 0
 }

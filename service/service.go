@@ -30,7 +30,15 @@ const watchdogStopTimeout = 5 * time.Second
 // lockTimeout bounds how long a command waits for another one on the same service:
 // long enough for the slowest start or stop the definition allows.
 func (s *Service) lockTimeout() time.Duration {
-	return s.Def.StartTimeout + s.Def.StopSchedule.Total() + watchdogStopTimeout + 10*time.Second
+	d := s.Def
+	t := d.StartTimeout + d.StopBound() + watchdogStopTimeout + 10*time.Second
+	if h := d.Hook("PRE_START"); h != nil {
+		t += d.HookBound("PRE_START")
+	}
+	if h := d.Hook("POST_START"); h != nil {
+		t += d.HookBound("POST_START")
+	}
+	return t
 }
 
 // Locked runs fn holding the service's command lock.

@@ -71,6 +71,9 @@ func (s *Service) Start() (Status, bool, error) {
 	if cur.State == "respawning" {
 		return cur, false, nil // supervised; the watchdog brings it back
 	}
+	if cur.State == "disabled" {
+		return cur, false, nil // ENABLED or CONDITION says no: nothing to start
+	}
 	if err := d.Runnable(); err != nil {
 		return cur, false, err
 	}

@@ -47,8 +47,20 @@ func (s *Status) running(d *definition.Definition, ref proc.Ref) {
 }
 
 // Inspect works out the service's state from the state file and /proc, with no
-// lock and no IPC. A reused PID counts as gone; a zombie counts as dead.
+// lock and no IPC. A reused PID counts as gone; a zombie counts as dead. A
+// stopped service that its definition does not let start (ENABLED, CONDITION)
+// is `disabled`.
 func (s *Service) Inspect() Status {
+	out := s.inspect()
+	if out.State == "stopped" {
+		if err := s.Def.Startable(); err != nil {
+			out.State, out.Reason = "disabled", err.Error()
+		}
+	}
+	return out
+}
+
+func (s *Service) inspect() Status {
 	d := s.Def
 	out := Status{Name: d.Name, Definition: d.File}
 	st, err := s.files().ReadState(d.Name)
@@ -174,7 +186,7 @@ func (s *Service) inspectLost(out Status, stateErr error) Status {
 func (s *Service) inspectPidfile(out Status) Status {
 	d := s.Def
 	out.State, out.Code = "stopped", lsb.Stopped
-	pf, err := safefile.ReadPidfile(d.PidFile)
+	pf, err := safefile.ReadServicePidfile(d.PidFile, d.PidfileOwner())
 	if err != nil {
 		out.State, out.Code, out.Reason = "dead", lsb.DeadPidfile, err.Error()
 		return out

@@ -12,6 +12,7 @@ import (
 	"svcwrap/lsb"
 	"svcwrap/proc"
 	"svcwrap/protocol"
+	"svcwrap/run"
 	"svcwrap/safefile"
 )
 
@@ -33,7 +34,7 @@ func (s *Service) Stop() (bool, error) {
 	was := false
 	if st, _ := s.files().ReadState(d.Name); st != nil && st.Watchdog.Alive() {
 		was = true
-		if sameBinary(st.Watchdog) && stopByWatchdog(st.Watchdog, s.watchdogSchedule(st)) && s.stoppedByWatchdog(st) {
+		if sameBinary(st.Watchdog) && stopByWatchdog(st.Watchdog, s.watchdogStopBound(st)) && s.stoppedByWatchdog(st) {
 			return true, nil
 		}
 		if err := stopWatchdog(st.Watchdog); err != nil {
@@ -54,8 +55,9 @@ func (s *Service) Stop() (bool, error) {
 	var err error
 	if cur.Alive() {
 		was = true
-		if err = proc.Stop(proc.TargetOf(cur.daemon), d.StopSchedule.Steps); err != nil {
-			err = lsb.Errorf(lsb.Failed, "%v after STOP_SCHEDULE %s", err, d.StopSchedule)
+		warn := func(err error) { lsb.NewReporter(os.Stdout, os.Stderr).Warning("%s: stop: %v", d.Name, err) }
+		if err = run.Stop(d, proc.TargetOf(cur.daemon), true, false, warn); err != nil {
+			err = lsb.Errorf(lsb.Failed, "%v", err)
 		}
 	}
 	if err == nil {
@@ -85,9 +87,9 @@ func stopWatchdog(ref proc.Ref) error {
 }
 
 // stopByWatchdog asks the watchdog ref to stop everything and waits, bounded by
-// STOP_SCHEDULE's total plus a margin, for it to exit. It reports whether the
+// the stop's bound plus a margin, for it to exit. It reports whether the
 // watchdog exited (not whether it succeeded: the caller checks that).
-func stopByWatchdog(ref proc.Ref, sched definition.Schedule) bool {
+func stopByWatchdog(ref proc.Ref, bound time.Duration) bool {
 	h, err := ref.Open()
 	if err != nil {
 		return false // gone already, or unknown: the caller's slow path sees to it
@@ -96,7 +98,7 @@ func stopByWatchdog(ref proc.Ref, sched definition.Schedule) bool {
 	if err := h.Signal(protocol.SigStop); err != nil {
 		return false
 	}
-	exited, _ := h.Wait(time.Now().Add(sched.Total() + stopMargin))
+	exited, _ := h.Wait(time.Now().Add(bound + stopMargin))
 	return exited
 }
 
@@ -107,13 +109,15 @@ func sameBinary(ref proc.Ref) bool {
 	return (ref.Dev != 0 || ref.Ino != 0) && unix.Stat("/proc/self/exe", &st) == nil && st.Dev == ref.Dev && st.Ino == ref.Ino
 }
 
-// watchdogSchedule is the longer of the current STOP_SCHEDULE and the one the
-// watchdog runs (recorded in the state; the definition may have changed since).
-func (s *Service) watchdogSchedule(st *protocol.State) definition.Schedule {
+// watchdogStopBound bounds a stop by the watchdog: the definition's stop bound, or
+// longer when the watchdog runs an older, longer STOP_SCHEDULE (recorded in the
+// state; the definition may have changed since).
+func (s *Service) watchdogStopBound(st *protocol.State) time.Duration {
+	bound := s.Def.StopBound()
 	if old, err := definition.ParseSchedule(st.StopSchedule); err == nil && old.Total() > s.Def.StopSchedule.Total() {
-		return old
+		bound += old.Total() - s.Def.StopSchedule.Total()
 	}
-	return s.Def.StopSchedule
+	return bound
 }
 
 // stoppedByWatchdog checks, after the watchdog of st exited on SigStop, that it

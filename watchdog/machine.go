@@ -23,10 +23,12 @@ import (
 // transition is tested with synthetic events and no process.
 //
 //	state        what runs                          the timer means
+//	preparing    DIRS, FILES and PRE_START           (PRE_START has its own bound)
 //	spawning     FORKS=yes: DAEMON, backgrounding    START_TIMEOUT for it to background itself
 //	locating     FORKS=yes: the PIDFILE search       (the search has its own bound)
 //	settling     the daemon                          START_WAIT is over
 //	probing      the daemon, its READY probe         (the probe has its own bound)
+//	poststart    the daemon, and POST_START          (POST_START has its own bound)
 //	running      the daemon (a CHECK probe)          next CHECK/MAX_RSS sample, if any
 //	restarting   STOP_SCHEDULE on the daemon         -
 //	cleaning     STOP_SCHEDULE on a dead daemon's    -
@@ -38,10 +40,12 @@ import (
 type state int
 
 const (
-	stSpawning state = iota
+	stPreparing state = iota
+	stSpawning
 	stLocating
 	stSettling
 	stProbing
+	stPostStart
 	stRunning
 	stRestarting
 	stCleaning
@@ -50,7 +54,7 @@ const (
 	stDone
 )
 
-var stateNames = [...]string{"spawning", "locating", "settling", "probing", "running", "restarting", "cleaning", "backoff", "stopping", "done"}
+var stateNames = [...]string{"preparing", "spawning", "locating", "settling", "probing", "poststart", "running", "restarting", "cleaning", "backoff", "stopping", "done"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -75,6 +79,10 @@ type (
 	}
 	// evStopped: the stop job ended (nil: nothing of it is left).
 	evStopped struct{ err error }
+	// evPrepared: DIRS, FILES and PRE_START before a spawn ended.
+	evPrepared struct{ err error }
+	// evPostStarted: POST_START ended.
+	evPostStarted struct{ err error }
 	// evSignal: a signal to the watchdog.
 	evSignal struct{ sig syscall.Signal }
 	// evTimer: the timer fired.
@@ -88,7 +96,8 @@ type (
 	}
 )
 
-// job is what a stop job stops.
+// job is what a stop job stops: PRE_STOP and STOP_COMMAND first when the daemon
+// runs, then STOP_SCHEDULE, then POST_STOP (run.Stop).
 type job struct {
 	daemon proc.Ref // the daemon (and its group), when it runs
 	group  int      // the group of a dead daemon (then with a final SIGKILL)
@@ -100,11 +109,13 @@ type job struct {
 // clock or the CLI. The methods that end in an event return at once.
 type effects interface {
 	now() time.Time
+	prepare()                                           // DIRS, FILES, PRE_START; evPrepared follows
+	postStart()                                         // POST_START; evPostStarted follows
 	spawn() (proc.Ref, error)                           // starts DAEMON (FORKS=yes: its foreground process)
 	adopt(ref proc.Ref) error                           // watches a daemon that is not our child; evExit follows
 	locate(fg proc.Ref)                                 // FORKS=yes: searches PIDFILE; evLocated follows
 	probe(ready bool, daemon proc.Ref, began time.Time) // READY (until it passes, START_TIMEOUT after began) or CHECK (once); evProbed follows
-	stop(j job)                                         // runs STOP_SCHEDULE; evStopped follows
+	stop(j job)                                         // PRE_STOP, STOP_COMMAND, STOP_SCHEDULE, POST_STOP; evStopped follows
 	groupLeft(pgid int) bool                            // whether a dead leader's group has live members
 	rss(pid int) (int64, error)                         // MAX_RSS: the resident memory of the daemon's group
 	logFull() bool                                      // LOG_MAX_SIZE: the log is due for rotation
@@ -199,6 +210,21 @@ func (m *machine) handle(ev any) {
 		m.onProbed(ev)
 	case evStopped:
 		m.onStopped(ev)
+	case evPrepared:
+		if m.state == stPreparing {
+			if ev.err != nil {
+				m.spawnFailed(ev.err, exitCodeOf(ev.err))
+				return
+			}
+			m.spawnNow()
+		}
+	case evPostStarted:
+		if m.state == stPostStart {
+			if ev.err != nil {
+				m.fx.logEvent(ev.err.Error() + " (the daemon runs on)")
+			}
+			m.running()
+		}
 	case evSignal:
 		switch ev.sig {
 		case unix.SIGTERM, unix.SIGINT:
@@ -261,8 +287,17 @@ func (m *machine) adopt(old *protocol.State) bool {
 }
 
 // spawn starts a daemon: the first one of a start, or a new one after a death or
-// a health restart.
+// a health restart; DIRS, FILES and PRE_START first, when there are any.
 func (m *machine) spawn() {
+	if len(m.def.Dirs)+len(m.def.Files) > 0 || m.def.Hook("PRE_START") != nil {
+		m.enter(stPreparing)
+		m.fx.prepare()
+		return
+	}
+	m.spawnNow()
+}
+
+func (m *machine) spawnNow() {
 	ref, err := m.fx.spawn()
 	if err != nil {
 		m.spawnFailed(err, exitCodeOf(err))
@@ -291,17 +326,40 @@ func (m *machine) daemonUp() {
 		return
 	}
 	m.st.Reason = ""
-	m.enterRunning()
 	m.fx.logEvent(fmt.Sprintf(m.upEvent, m.st.Daemon.PID))
+	m.up()
+}
+
+// up: the daemon is ready; POST_START runs first, when there is one.
+func (m *machine) up() {
+	if m.def.Hook("POST_START") != nil {
+		m.enter(stPostStart)
+		m.fx.postStart()
+		return
+	}
+	m.running()
+}
+
+// running: the daemon is up; the CLI's start, if it waits, has succeeded.
+func (m *machine) running() {
+	if m.def.Respawn == definition.RespawnNo {
+		m.launched()
+		return
+	}
+	m.enterRunning()
+	if m.waiting {
+		m.waiting = false
+		m.fx.reportOK(m.st.Daemon.PID)
+	}
 }
 
 // enter changes the state and publishes it.
 func (m *machine) enter(s state) {
 	m.state = s
 	switch {
-	case s <= stProbing && m.waiting:
+	case s <= stPostStart && m.waiting:
 		m.st.Phase = protocol.PhaseStarting
-	case s == stRunning:
+	case s == stRunning || s == stPostStart:
 		m.st.Phase = protocol.PhaseRunning
 	case s == stCleaning && m.then == endStopped:
 		m.st.Phase = protocol.PhaseStopped
@@ -335,15 +393,7 @@ func (m *machine) settled() {
 }
 
 // started: START_WAIT (and READY) passed.
-func (m *machine) started() {
-	if m.def.Respawn == definition.RespawnNo {
-		m.launched()
-		return
-	}
-	m.waiting = false
-	m.enterRunning()
-	m.fx.reportOK(m.st.Daemon.PID)
-}
+func (m *machine) started() { m.up() }
 
 // launched ends a RESPAWN=no start: the daemon runs on alone.
 func (m *machine) launched() {
@@ -377,8 +427,11 @@ func (m *machine) onExit(ev evExit) {
 	switch m.state {
 	case stRestarting, stStopping, stCleaning:
 		return // the stop job in progress says when all is gone
-	case stSettling, stProbing:
-		// Dying during START_WAIT/READY fails the start; nothing is respawned.
+	case stSettling, stProbing, stPostStart:
+		if !m.waiting {
+			break // POST_START of a respawned daemon: a death like any
+		}
+		// Dying during START_WAIT/READY/POST_START fails the start; nothing is respawned.
 		m.afterDeath(group, endFailStart, fmt.Sprintf("daemon exited during start (%s after %v)", ev.exit.Describe(), ran.Round(time.Millisecond)), 1)
 		return
 	}
@@ -421,10 +474,11 @@ func (m *machine) decide(normal bool, how string, ran time.Duration) (outcome, s
 // would keep the port, and the service would run twice or never bind again: the
 // group gets STOP_SCHEDULE first (its ID stays reserved while it has members, so it
 // names nobody else's processes). So does what a FORKS=yes spawn left behind.
+// POST_STOP runs then, in the same job.
 func (m *machine) afterDeath(j job, then outcome, reason string, code int) {
 	if j.group != 0 && m.fx.groupLeft(j.group) {
 		m.fx.logEvent(fmt.Sprintf("stopping what is left of process group %d of the dead daemon", j.group))
-	} else if j.forks.PID == 0 {
+	} else if j.forks.PID == 0 && m.def.Hook("POST_STOP") == nil {
 		m.then, m.reason, m.code = then, reason, code
 		m.finish()
 		return
@@ -624,7 +678,7 @@ func (m *machine) abort(then outcome, reason string, code int) {
 	case stSpawning, stLocating:
 		m.state = stStopping
 		m.fx.stop(job{forks: m.fg})
-	case stBackoff:
+	case stBackoff, stPreparing:
 		m.then, m.reason, m.code = then, reason, code
 		m.finish()
 		return
@@ -660,7 +714,7 @@ func (m *machine) onDetach() {
 	case m.state == stStopping || m.state == stDone:
 	case m.waiting:
 		m.abort(endFailStart, "the watchdog was told to leave while starting", 1)
-	case m.state == stSpawning || m.state == stLocating || m.state == stBackoff || m.state == stCleaning:
+	case m.state == stSpawning || m.state == stLocating || m.state == stBackoff || m.state == stCleaning || m.state == stPreparing:
 		m.abort(endDetach, m.st.Reason, 0)
 	default:
 		m.st.Watchdog = proc.Ref{}

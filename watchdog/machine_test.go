@@ -56,6 +56,8 @@ func (f *fake) adopt(ref proc.Ref) error {
 	return f.adoptErr
 }
 func (f *fake) locate(fg proc.Ref) { f.rec("locate after %d", fg.PID) }
+func (f *fake) prepare()           { f.rec("prepare") }
+func (f *fake) postStart()         { f.rec("post-start") }
 func (f *fake) probe(ready bool, d proc.Ref, began time.Time) {
 	f.rec(map[bool]string{true: "ready", false: "check"}[ready]+" %d", d.PID)
 }
@@ -635,6 +637,109 @@ func TestLaunchedWithoutWatchdog(t *testing.T) {
 	h.wantDone(0)
 }
 
+// withHooks is a machine whose definition has the hooks keys (each /bin/true).
+func withHooks(t *testing.T, set func(d *definition.Definition), keys ...string) *harness {
+	body := "DAEMON=\"/bin/sleep 100\"\n"
+	for _, k := range keys {
+		body += k + "=/bin/true\n"
+	}
+	d, err := definition.Parse("svc", "/etc/init.d/svc", []byte(body), definition.Paths{PidDir: "/run", LogDir: "/var/log/svcwrap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set != nil {
+		set(d)
+	}
+	f := newFake()
+	return &harness{t: t, f: f, m: newMachine(d, f, protocol.State{Name: "svc", Watchdog: proc.Ref{PID: 10, Start: 10}})}
+}
+
+func TestPreStart(t *testing.T) {
+	t.Run("start", func(t *testing.T) {
+		h := withHooks(t, nil, "PRE_START")
+		h.m.start()
+		h.want(stPreparing, "prepare")
+		h.wantPhase(protocol.PhaseStarting)
+		h.ev(evPrepared{})
+		h.want(stSettling, "spawn 101; pidfile 101")
+	})
+	t.Run("fails the start", func(t *testing.T) {
+		h := withHooks(t, nil, "PRE_START")
+		h.m.start()
+		h.ev(evPrepared{err: errors.New("PRE_START /bin/true: exit status 1")})
+		h.want(stDone, "prepare; rm pidfile 0")
+		h.wantReport("fail 1 start failed: PRE_START /bin/true: exit status 1")
+	})
+	t.Run("before every respawn; its failure is a quick death", func(t *testing.T) {
+		h := withHooks(t, func(d *definition.Definition) { d.StartWait = 0 }, "PRE_START")
+		h.m.start()
+		h.ev(evPrepared{})
+		h.want(stRunning, "prepare; spawn 101; pidfile 101")
+		h.wait(time.Minute)
+		h.ev(evExit{pid: 101, exit: killed()})
+		h.want(stPreparing, "prepare")
+		h.wantPhase(protocol.PhaseRespawning)
+		h.ev(evPrepared{err: errors.New("PRE_START /bin/true: exit status 1")})
+		h.want(stBackoff, "")
+		h.wantLog("respawn failed: PRE_START /bin/true: exit status 1")
+		h.fire()
+		h.ev(evPrepared{})
+		h.want(stRunning, "prepare; spawn 102; pidfile 102")
+	})
+	t.Run("stop while preparing", func(t *testing.T) {
+		h := withHooks(t, nil, "PRE_START")
+		h.m.start()
+		h.ev(evSignal{protocol.SigStop})
+		h.want(stDone, "prepare; rm pidfile 0; rm state")
+		h.ev(evPrepared{})
+		h.want(stDone, "")
+	})
+}
+
+func TestPostStart(t *testing.T) {
+	h := withHooks(t, nil, "POST_START")
+	h.m.start()
+	h.fire()
+	h.want(stPostStart, "spawn 101; pidfile 101; post-start")
+	h.wantPhase(protocol.PhaseStarting)
+	if h.f.report != "" {
+		t.Fatalf("reported %q before POST_START ended", h.f.report)
+	}
+	h.ev(evPostStarted{err: errors.New("POST_START /bin/true: exit status 1")})
+	h.want(stRunning, "")
+	h.wantReport("ok 101")
+	h.wantLog("POST_START /bin/true: exit status 1 (the daemon runs on)")
+	// After a respawn too, without a report.
+	h.wait(time.Minute)
+	h.ev(evExit{pid: 101, exit: killed()})
+	h.want(stPostStart, "spawn 102; pidfile 102; post-start")
+	h.wantPhase(protocol.PhaseRunning)
+	h.ev(evPostStarted{})
+	h.want(stRunning, "")
+
+	t.Run("a death during POST_START fails the start", func(t *testing.T) {
+		h := withHooks(t, nil, "POST_START")
+		h.m.start()
+		h.fire()
+		h.ev(evExit{pid: 101, exit: proc.Exit{Known: true, Code: 1}})
+		h.want(stDone, "spawn 101; pidfile 101; post-start; rm pidfile 0")
+		h.wantReport("fail 1 daemon exited during start")
+	})
+}
+
+func TestPostStopAfterADeath(t *testing.T) {
+	h := withHooks(t, nil, "POST_STOP")
+	h.m.start()
+	h.fire()
+	h.want(stRunning, "spawn 101; pidfile 101")
+	h.wait(time.Minute)
+	h.ev(evExit{pid: 101, exit: killed()})
+	h.want(stCleaning, "stop group 101")
+	h.wantPhase(protocol.PhaseRespawning)
+	h.ev(evStopped{})
+	h.want(stRunning, "spawn 102; pidfile 102")
+}
+
 func TestLogRotationEvents(t *testing.T) {
 	h := running(t, nil)
 	h.ev(evLogWritten{})
@@ -655,7 +760,9 @@ func TestEveryEventInEveryState(t *testing.T) {
 		evSignal{unix.SIGTERM}, evSignal{protocol.SigStop}, evSignal{protocol.SigRepair}, evSignal{syscall.SIGQUIT},
 		evTimer{}, evLogWritten{}, evRotated{}}
 	setups := map[string]func(*harness){
-		"settling": func(h *harness) { h.m.start() },
+		"preparing": func(h *harness) { *h = *withHooks(h.t, nil, "PRE_START"); h.m.start() },
+		"poststart": func(h *harness) { *h = *withHooks(h.t, nil, "POST_START"); h.m.start(); h.fire() },
+		"settling":  func(h *harness) { h.m.start() },
 		"probing": func(h *harness) {
 			h.m.def.Ready = &probe.Probe{Kind: "tcp", Target: "x:1"}
 			h.m.start()

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -140,12 +141,21 @@ func (w *world) setup() (int, string) {
 		}
 	}
 	syscall.Umask(int(d.Umask))
+	var warnings []string
 	for _, l := range d.Limits {
-		// syscall.Setrlimit also stops Go from restoring its saved NOFILE limit in children.
-		if err := syscall.Setrlimit(l.Resource, &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
-			return 4, fmt.Sprintf("LIMIT_%s: %v", l.Name, err)
+		warning, err := setLimit(l)
+		if err != nil {
+			return 4, err.Error()
+		}
+		if warning != "" {
+			warnings = append(warnings, warning)
 		}
 	}
+	defer func() {
+		for _, msg := range warnings {
+			w.logEvent(msg) // once the log is open
+		}
+	}()
 	switch d.Log {
 	case "none":
 	case "syslog":
@@ -174,6 +184,47 @@ func (w *world) setup() (int, string) {
 		}
 	}
 	return 0, ""
+}
+
+// setLimit applies LIMIT_<RES> to the watchdog, whose children inherit it.
+// syscall.Setrlimit also stops Go from restoring its saved NOFILE limit in
+// children. Above the hard limit, which only CAP_SYS_RESOURCE may raise, a
+// best-effort limit (LIMIT_X=N?) is lowered to it with a warning; any other is an
+// error that says what the host allows.
+func setLimit(l definition.Limit) (warning string, err error) {
+	err = syscall.Setrlimit(l.Resource, &syscall.Rlimit{Cur: l.Soft, Max: l.Hard})
+	if err == nil || !errors.Is(err, syscall.EPERM) {
+		if err != nil {
+			return "", fmt.Errorf("LIMIT_%s: %v", l.Name, err)
+		}
+		return "", nil
+	}
+	var cur syscall.Rlimit
+	if gerr := syscall.Getrlimit(l.Resource, &cur); gerr != nil {
+		return "", fmt.Errorf("LIMIT_%s: %v", l.Name, err)
+	}
+	if !l.BestEffort {
+		return "", fmt.Errorf("LIMIT_%s: %s is above this host's hard limit %s, and raising it needs CAP_SYS_RESOURCE; end the value with ? to lower it to %s, as `ulimit ... || true` would",
+			l.Name, limitText(l.Soft, l.Hard), limitText(cur.Max, cur.Max), limitText(cur.Max, cur.Max))
+	}
+	soft, hard := min(l.Soft, cur.Max), min(l.Hard, cur.Max)
+	if err := syscall.Setrlimit(l.Resource, &syscall.Rlimit{Cur: soft, Max: hard}); err != nil {
+		return "", fmt.Errorf("LIMIT_%s: %v", l.Name, err)
+	}
+	return fmt.Sprintf("LIMIT_%s: %s is above this host's hard limit; lowered to %s (best effort)", l.Name, limitText(l.Soft, l.Hard), limitText(soft, hard)), nil
+}
+
+func limitText(soft, hard uint64) string {
+	one := func(v uint64) string {
+		if v == unix.RLIM_INFINITY {
+			return "unlimited"
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	if soft == hard {
+		return one(soft)
+	}
+	return one(soft) + ":" + one(hard)
 }
 
 func dirOf(p string) string {

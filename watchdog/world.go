@@ -15,6 +15,7 @@ import (
 	"svcwrap/probe"
 	"svcwrap/proc"
 	"svcwrap/protocol"
+	"svcwrap/run"
 	"svcwrap/safefile"
 )
 
@@ -124,11 +125,11 @@ func (w *world) adopt(ref proc.Ref) error {
 // with a growing interval, bounded by START_TIMEOUT.
 func (w *world) locate(fg proc.Ref) {
 	deadline := time.Now().Add(w.def.StartTimeout)
-	pidfile := w.def.PidFile
+	d := w.def
 	go func() {
 		wait := time.Millisecond
 		for {
-			ref, err := readForkedPid(pidfile)
+			ref, err := readForkedPid(d)
 			if err == nil || time.Now().After(deadline) {
 				w.events <- evLocated{ref, err}
 				return
@@ -141,8 +142,9 @@ func (w *world) locate(fg proc.Ref) {
 }
 
 // readForkedPid reads a forking daemon's pidfile and identifies the live process.
-func readForkedPid(path string) (proc.Ref, error) {
-	pf, err := safefile.ReadPidfile(path)
+func readForkedPid(d *definition.Definition) (proc.Ref, error) {
+	path := d.PidFile
+	pf, err := safefile.ReadServicePidfile(path, d.PidfileOwner())
 	if err != nil {
 		return proc.Ref{}, err
 	}
@@ -155,6 +157,9 @@ func readForkedPid(path string) (proc.Ref, error) {
 	ref, err := proc.Identify(pf.PID)
 	if err != nil {
 		return proc.Ref{}, fmt.Errorf("PIDFILE %s names pid %d, which is not running", path, pf.PID)
+	}
+	if pf.ByService && !ref.SameExe(d.Path) {
+		return proc.Ref{}, fmt.Errorf("PIDFILE %s, written by the service's user, names pid %d, which does not run %s", path, pf.PID, d.Path)
 	}
 	return ref, nil
 }
@@ -200,17 +205,17 @@ func runReady(d *definition.Definition, began time.Time) error {
 	}
 }
 
-// stop runs STOP_SCHEDULE off the loop on what j names. The daemon gets each
-// signal on its whole process group; when it is our child, its exit is seen when
-// it is reaped (then the group's emptiness needs no /proc scan past a zombie
-// leader). The group of a dead daemon gets a final SIGKILL if the schedule does
-// not end with one: nobody asked for that stop, and a survivor would run next to
-// the new daemon. A FORKS=yes spawn whose daemon was never found: its foreground
+// stop stops what j names off the loop (run.Stop: PRE_STOP and STOP_COMMAND while
+// the daemon runs, STOP_SCHEDULE, POST_STOP). The daemon gets each signal on its
+// whole process group; when it is our child, its exit is seen when it is reaped
+// (then the group's emptiness needs no /proc scan past a zombie leader). The
+// group of a dead daemon gets a final SIGKILL if the schedule does not end with
+// one: nobody asked for that stop, and a survivor would run next to the new
+// daemon. A FORKS=yes spawn whose daemon was never found: its foreground
 // process's group is killed, and what it left running is found in /proc.
 func (w *world) stop(j job) {
 	sched := w.def.StopSchedule
 	var t proc.Target
-	steps := sched.Steps
 	switch {
 	case j.daemon.PID != 0:
 		t = proc.TargetOf(j.daemon)
@@ -218,25 +223,30 @@ func (w *world) stop(j job) {
 			t = proc.Target{Ref: j.daemon, Group: j.daemon.PID, Exited: reaped}
 		}
 	case j.group != 0:
-		t, steps = proc.Target{Group: j.group}, proc.WithFinalKill(steps)
+		t = proc.Target{Group: j.group}
 	}
 	fg, fgStart := j.forks, w.fgStart
 	go func() {
 		if j.asked {
 			w.logEvent(fmt.Sprintf("stopping daemon (pid %d): STOP_SCHEDULE %s", j.daemon.PID, sched))
 		}
-		var err error
 		if fg.PID != 0 {
 			unix.Kill(-fg.PID, unix.SIGKILL)
 			w.stopStrayForks(fgStart)
-		} else {
-			err = proc.Stop(t, steps)
 		}
-		if err != nil {
-			err = fmt.Errorf("%v after STOP_SCHEDULE %s", err, sched)
-		}
+		err := run.Stop(w.def, t, j.daemon.PID != 0, j.group != 0, func(err error) { w.logEvent(err.Error()) })
 		w.events <- evStopped{err}
 	}()
+}
+
+// prepare makes DIRS and FILES and runs PRE_START, off the loop.
+func (w *world) prepare() {
+	go func() { w.events <- evPrepared{run.Prepare(w.def)} }()
+}
+
+// postStart runs POST_START, off the loop.
+func (w *world) postStart() {
+	go func() { w.events <- evPostStarted{run.Hook(w.def, "POST_START")} }()
 }
 
 func (w *world) groupLeft(pgid int) bool { return proc.GroupAlive(pgid) }
