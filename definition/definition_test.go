@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"svcwrap/proc"
 	"testing"
 	"time"
 )
@@ -209,5 +210,78 @@ func TestDescFromShortDescription(t *testing.T) {
 		if got := descOf(in); got != want {
 			t.Errorf("descOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestDebianKeys(t *testing.T) {
+	body := "DAEMON=/bin/true\nUSER=nobody\nCHDIR=/opt/app\n" +
+		"DIRS=\"/run/app:2775 /var/lib/app:0700:root:root /opt/app/tmp\"\n" +
+		"FILES=/run/app/app.pid::nobody\n" +
+		"PRE_START=\"/bin/echo ${GREETING:-hello}\"\nPOST_STOP=/bin/true\nPOST_STOP_USER=nobody\n" +
+		"STOP_COMMAND=/bin/true\nENABLED=\"${RUN:-yes}\"\nCONDITION=\"exists /etc !exists '/etc/app not here'\"\n" +
+		"STOP_SCHEDULE=TERM/5/KILL/forever\nSTOP_FOREVER=yes\n"
+	file, paths := writeDef(t, body, "")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Dirs) != 3 || d.Dirs[0].Mode != 0o775|os.ModeSetgid || d.Dirs[1].Owner != "root" || d.Dirs[2].Path != "/opt/app/tmp" {
+		t.Errorf("Dirs %+v", d.Dirs)
+	}
+	if len(d.Files) != 1 || d.Files[0].Mode != 0o644 || d.Files[0].Owner != "nobody" {
+		t.Errorf("Files %+v", d.Files)
+	}
+	if h := d.Hook("PRE_START"); h == nil || strings.Join(h.Argv, " ") != "/bin/echo hello" || h.User != "" {
+		t.Errorf("PRE_START %+v", h)
+	}
+	if h := d.Hook("POST_STOP"); h == nil || h.User != "nobody" {
+		t.Errorf("POST_STOP %+v", h)
+	}
+	if d.Hook("PRE_STOP") != nil {
+		t.Error("a hook that is not set")
+	}
+	if !d.Enabled || len(d.Conditions) != 2 || d.Startable() != "" {
+		t.Errorf("Enabled %v Conditions %+v Startable %q", d.Enabled, d.Conditions, d.Startable())
+	}
+	if !d.StopSchedule.Forever() || d.StopBound() < proc.Forever {
+		t.Errorf("StopSchedule %s bound %v", d.StopSchedule, d.StopBound())
+	}
+	for _, tt := range []struct{ body, want string }{
+		{"DIRS=/etc/app", `:2: DIRS: "/etc/app" is outside /run, /var, /srv, /tmp and CHDIR`},
+		{"DIRS=/run", `:2: DIRS: "/run" is outside`},
+		{"DIRS=run/x", `:2: DIRS: "run/x" is not a clean absolute path`},
+		{"DIRS=/run/../etc", `:2: DIRS: "/run/../etc" is not a clean absolute path`},
+		{"FILES=/run/x:999", `:2: FILES: "/run/x:999": mode "999" is not octal`},
+		{"PRE_STOP_USER=nobody", `:2: PRE_STOP_USER: there is no PRE_STOP to run as nobody`},
+		{"ENABLED=maybe", `:2: ENABLED: "maybe": not a yes/no value`},
+		{"CONDITION=\"exists\"", `:2: CONDITION: exists needs an absolute path`},
+		{"CONDITION=\"present /x\"", `:2: CONDITION: "present" is not a condition`},
+		{"STOP_SCHEDULE=TERM/forever", `:2: STOP_SCHEDULE: "forever" waits without a bound`},
+		{"POST_START=\"/bin/x $NOPE\"", `:2: POST_START: $NOPE is not set`},
+	} {
+		file, paths := writeDef(t, "DAEMON=/bin/true\n"+tt.body+"\n", "")
+		if _, err := Load("svc", file, paths); err == nil || !strings.Contains(err.Error(), file+tt.want) {
+			t.Errorf("%s: %v; want %q", tt.body, err, tt.want)
+		}
+	}
+}
+
+func TestEnabledSaysWhere(t *testing.T) {
+	file, paths := writeDef(t, "DAEMON=/bin/true\nENABLED=\"${RUN_IT:-yes}\"\n", "# x\nRUN_IT=no\n")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "disabled by " + filepath.Join(paths.Defaults[0], "svc") + ":2 (RUN_IT=no)"; d.Startable() != want {
+		t.Errorf("Startable %q, want %q", d.Startable(), want)
+	}
+	file, paths = writeDef(t, "DAEMON=/bin/true\nENABLED=off\nCONDITION=\"exists /nonexistent\"\n", "")
+	d, _ = Load("svc", file, paths)
+	if want := "disabled by " + file + ":2 (ENABLED=off)"; d.Startable() != want {
+		t.Errorf("Startable %q, want %q", d.Startable(), want)
+	}
+	d.Enabled = true
+	if want := `disabled: CONDITION "exists /nonexistent" does not hold (` + file + `:3)`; d.Startable() != want {
+		t.Errorf("Startable %q, want %q", d.Startable(), want)
 	}
 }

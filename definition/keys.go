@@ -405,12 +405,10 @@ func (l *loader) rawValue(key string) (string, bool) {
 // enabledBy says where ENABLED's "no" comes from: the env file line of the
 // variable its value expands, or the definition's line.
 func (l *loader) enabledBy() string {
-	if rv, ok := l.raw.Lookup("ENABLED"); ok {
-		for _, name := range envRefs(rv.Value) {
-			if at, ok := l.envAt[name]; ok {
-				v, _ := l.rawEnv(name)
-				return fmt.Sprintf("%s (%s=%s)", at, name, v)
-			}
+	for _, name := range l.raw.Refs["ENABLED"] {
+		if at, ok := l.envAt[name]; ok {
+			v, _ := l.rawEnv(name)
+			return fmt.Sprintf("%s (%s=%s)", at, name, v)
 		}
 	}
 	v, _ := l.rawValue("ENABLED")
@@ -425,28 +423,6 @@ func (l *loader) rawEnv(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// envRefs are the names a value refers to with $NAME or ${NAME...}, in order.
-func envRefs(s string) []string {
-	var out []string
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' {
-			continue
-		}
-		j := i + 1
-		if j < len(s) && s[j] == '{' {
-			j++
-		}
-		k := j
-		for k < len(s) && (s[k] >= 'A' && s[k] <= 'Z' || s[k] >= '0' && s[k] <= '9' || s[k] == '_') {
-			k++
-		}
-		if k > j {
-			out = append(out, s[j:k])
-		}
-	}
-	return out
 }
 
 // lookupOwners resolves the owners of DIRS and FILES and the users of the hooks:

@@ -165,19 +165,19 @@ func parseConditions(s string) ([]Condition, error) {
 	return out, nil
 }
 
-// Startable says whether the definition lets its daemon start now: nil, or why
-// not (ENABLED says no, or a CONDITION does not hold), in words for
-// `NAME: disabled by ...`.
-func (d *Definition) Startable() error {
+// Startable says whether the definition lets its daemon start now: "", or why
+// not, as `status` words it: "disabled by FILE:LINE (VAR=no)" (ENABLED), or
+// `disabled: CONDITION "exists /x" does not hold (FILE:LINE)`.
+func (d *Definition) Startable() string {
 	if !d.Enabled {
-		return errors.New("disabled by " + d.EnabledBy)
+		return "disabled by " + d.EnabledBy
 	}
 	for _, c := range d.Conditions {
 		if !c.Holds() {
-			return fmt.Errorf("not started: CONDITION %q does not hold (%s)", c, d.conditionAt)
+			return fmt.Sprintf("disabled: CONDITION %q does not hold (%s)", c, d.conditionAt)
 		}
 	}
-	return nil
+	return ""
 }
 
 // enabledWord parses ENABLED after expansion: no, false, 0 and off disable;

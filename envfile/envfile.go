@@ -73,6 +73,9 @@ type File struct {
 	// Unset maps a key to the names its value expanded ($NAME, ${NAME}) that
 	// were not set: they expanded to "". The defaults forms do not count.
 	Unset map[string][]string
+	// Refs maps a key to every name its value refers to, in order, whether it
+	// was expanded or not (a default's NAME, a WORD not used).
+	Refs map[string][]string
 }
 
 // SyntaxError is a problem in a file. Line is 1-based; 0 means the whole
@@ -196,6 +199,7 @@ func (p *parser) statement() error {
 	var stmt string // KEY=VALUE for godotenv
 	var end int     // length of the statement in src, before its newline
 	var quoted bool
+	var text string // the value as written, where it may refer to names
 	if lead < len(v) && (v[lead] == '"' || v[lead] == '\'') {
 		q := v[lead]
 		quoted = true
@@ -218,6 +222,7 @@ func (p *parser) statement() error {
 		}
 		content := v[lead+1 : i]
 		if q == '"' {
+			text = content
 			var err error
 			if content, err = p.defaults(key, start, content); err != nil {
 				return err
@@ -243,6 +248,7 @@ func (p *parser) statement() error {
 		if i := strings.IndexAny(val, shellChars); i >= 0 {
 			return p.errorf(start, "unquoted value of %s contains %q: quote the value (shell code is not supported)", key, val[i])
 		}
+		text = val
 		var err error
 		if val, err = p.defaults(key, start, val); err != nil {
 			return err
@@ -268,6 +274,12 @@ func (p *parser) statement() error {
 	p.vars[key] = Var{Key: key, Value: value, Line: start}
 	if p.file.Unset != nil {
 		delete(p.file.Unset, key)
+	}
+	if refs := refNames(text); len(refs) > 0 {
+		if p.file.Refs == nil {
+			p.file.Refs = map[string][]string{}
+		}
+		p.file.Refs[key] = refs
 	}
 	if len(p.unset) > 0 {
 		if p.file.Unset == nil {
@@ -473,6 +485,27 @@ func (p *parser) expandWord(w string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// refNames are the names text refers to with $NAME or ${NAME (outside \
+// escapes), in order: what godotenv or a default form may expand.
+func refNames(text string) []string {
+	var out []string
+	for i := 0; i < len(text); i++ {
+		switch {
+		case text[i] == '\\':
+			i++
+		case text[i] == '$':
+			j := i + 1
+			if j < len(text) && text[j] == '{' {
+				j++
+			}
+			if n := upperNameLen(text[j:]); n > 0 && !slices.Contains(out, text[j:j+n]) {
+				out = append(out, text[j:j+n])
+			}
+		}
+	}
+	return out
 }
 
 // upperNameLen is the length of the [A-Z0-9_]* run at the start of s: the names

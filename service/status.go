@@ -53,8 +53,8 @@ func (s *Status) running(d *definition.Definition, ref proc.Ref) {
 func (s *Service) Inspect() Status {
 	out := s.inspect()
 	if out.State == "stopped" {
-		if err := s.Def.Startable(); err != nil {
-			out.State, out.Reason = "disabled", err.Error()
+		if why := s.Def.Startable(); why != "" {
+			out.State, out.Reason = "disabled", why
 		}
 	}
 	return out
@@ -221,6 +221,9 @@ func matchProgram(d *definition.Definition, pid int) (proc.Ref, bool) {
 
 // Line is the one-line status, e.g. "running (pid 42, up 3h2m, 2 respawns, last exit: signal KILL)".
 func (s Status) Line() string {
+	if s.State == "disabled" {
+		return s.Reason // "disabled by /etc/default/x:3 (RUN=no)"
+	}
 	var parts []string
 	if s.PID != 0 {
 		parts = append(parts, fmt.Sprintf("pid %d", s.PID))
