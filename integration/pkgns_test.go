@@ -22,10 +22,22 @@ import (
 
 type pkgNS struct {
 	e   *Env
-	pid int // the holder
+	pid int  // the holder
+	net bool // it has its own network namespace too
 }
 
-func newPkgNS(t *testing.T, e *Env) *pkgNS {
+// nsOptions add to the namespace: more copy-on-write overlays of the host's
+// directories (/var/lib for a daemon's data), and a network namespace of its own
+// with only loopback up, so that a daemon binds its configured ports (22, 53, 80)
+// without meeting the host's.
+type nsOptions struct {
+	overlays []string
+	net      bool
+}
+
+func newPkgNS(t *testing.T, e *Env) *pkgNS { return newPkgNSWith(t, e, nsOptions{}) }
+
+func newPkgNSWith(t *testing.T, e *Env, o nsOptions) *pkgNS {
 	t.Helper()
 	requireRoot(t, "mount namespaces and overlay mounts")
 	for _, p := range []string{"unshare", "nsenter", "mount"} {
@@ -35,6 +47,9 @@ func newPkgNS(t *testing.T, e *Env) *pkgNS {
 	}
 	dir := filepath.Join(e.Root, "ns")
 	overlays := map[string]string{"/etc": "etc", "/run": "run", "/var/log": "varlog", "/usr/sbin": "usrsbin"}
+	for _, d := range o.overlays {
+		overlays[d] = strings.ReplaceAll(strings.Trim(d, "/"), "/", "-")
+	}
 	var script strings.Builder
 	script.WriteString("set -e\n")
 	for target, name := range overlays {
@@ -60,9 +75,14 @@ func newPkgNS(t *testing.T, e *Env) *pkgNS {
 	// `service` then pick the sysvinit way (the host is not booted with systemd
 	// anyway; /run/systemd/system does not exist on it).
 	script.WriteString("rm -rf /run/systemd/system\n")
+	unshare := []string{"-m", "--propagation", "private"}
+	if o.net {
+		script.WriteString("ip link set lo up\n")
+		unshare = append(unshare, "-n")
+	}
 	script.WriteString("echo ready\nexec sleep infinity\n")
 
-	cmd := exec.Command("unshare", "-m", "--propagation", "private", "--", "/bin/sh", "-c", script.String())
+	cmd := exec.Command("unshare", append(unshare, "--", "/bin/sh", "-c", script.String())...)
 	cmd.Env = cleanEnviron()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -85,7 +105,7 @@ func newPkgNS(t *testing.T, e *Env) *pkgNS {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("namespace set-up did not finish in 60s: %s", stderr.String())
 	}
-	return &pkgNS{e: e, pid: p.Pid}
+	return &pkgNS{e: e, pid: p.Pid, net: o.net}
 }
 
 // Path is where the test sees path of the namespace.
@@ -109,7 +129,11 @@ func (n *pkgNS) ExecWith(env []string, timeout time.Duration, path string, args 
 	if env == nil {
 		env = append(cleanEnviron(), "SVCWRAP_TEST_ID="+n.e.TestID)
 	}
-	full := append([]string{fmt.Sprintf("--mount=/proc/%d/ns/mnt", n.pid), "--", path}, args...)
+	full := []string{fmt.Sprintf("--mount=/proc/%d/ns/mnt", n.pid)}
+	if n.net {
+		full = append(full, fmt.Sprintf("--net=/proc/%d/ns/net", n.pid))
+	}
+	full = append(append(full, "--", path), args...)
 	r := n.e.ExecWith(ExecOpts{Env: env, Timeout: timeout}, "nsenter", full...)
 	r.Cmd = strings.Join(append([]string{"[ns]", path}, args...), " ")
 	return r

@@ -46,7 +46,7 @@ var stormVerbs = []struct {
 	{"stop", 20, []int{0}},
 	{"restart", 12, []int{0, 1}},
 	{"try-restart", 5, []int{0, 1}},
-	{"reload", 10, []int{0, 1, 7}},       // 1: the injector killed the daemon while reload watched it
+	{"reload", 10, []int{0, 1, 7}}, // 1: the injector killed the daemon while reload watched it
 	{"force-reload", 5, []int{0, 1, 7}},
 	{"status", 15, []int{0, 1, 3, 4}}, // 4: a corrupt state file and nothing running
 	{"hello", 8, []int{0}},
