@@ -436,7 +436,13 @@ func (l *loader) lookupOwners() {
 			p := &(*set)[i]
 			o, g := p.Owner, p.Group
 			if o == "" {
-				o, g = owner, group
+				o = owner
+			}
+			if g == "" && p.Owner == "" {
+				g = group
+			}
+			if o == "" && g == "" {
+				continue // svcwrap's own user and group, as for USER (run.Paths)
 			}
 			if o == "" {
 				o = "root"

@@ -51,6 +51,7 @@ var (
 	stderrMsg  = flag.String("stderr", "", "write this line to stderr at start")
 	hangAfter  = flag.Int("hang-after", -1, "with -listen: stop answering (connections accepted, never answered) after N requests; -1 never")
 	hangOn     = flag.String("hang-on", "", "with -listen: stop answering on this signal (USR1 or USR2)")
+	exitOn     = flag.String("exit-on", "", "exit with -exit-code on this signal (HUP, USR1 or USR2), as a daemon that a reload kills")
 	leak       = flag.String("leak", "", "allocate and touch this many MB every -leak-every, e.g. 8")
 	leakEvery  = flag.Duration("leak-every", 100*time.Millisecond, "interval of -leak")
 	writeLines = flag.Int("write-lines", 0, "write N numbered lines (%09d then padding) to stdout, then report {\"ev\":\"written\"}")
@@ -205,6 +206,9 @@ func main() {
 			send(map[string]any{"ev": "signal", "sig": caught[sig], "pid": os.Getpid()})
 			if *hangOn != "" && strings.TrimPrefix(strings.ToUpper(*hangOn), "SIG") == caught[sig] {
 				hung.Store(true)
+			}
+			if *exitOn != "" && strings.TrimPrefix(strings.ToUpper(*exitOn), "SIG") == caught[sig] {
+				os.Exit(*exitCode)
 			}
 			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
 				os.Exit(0)
