@@ -453,3 +453,42 @@ func TestFaultKillCLIThenStart(t *testing.T) {
 	}
 	e.checkInvariants(t, svc, "running", "after the second start")
 }
+
+// TestFaultAllRecordsLost: a daemon whose watchdog was killed and whose records
+// are gone too is never started twice. With the state file corrupt and the
+// pidfile deleted, the watchdog lock file still names the killed watchdog: status
+// finds the daemon in its session. With RUNDIR removed as well, start finds it
+// by its program, command line and environment, and adopts it; stop stops it.
+func TestFaultAllRecordsLost(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	e.Script(svc, e.Daemon("-report", sock)+"\nSTART_WAIT=0\n", svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	st := ev.WaitFor(t, 10*time.Second, isStart)
+	killWatchdog(t, e, e.Entry(t, svc).WatchdogPid)
+	os.WriteFile(filepath.Join(e.RunDir, svc+".state"), []byte("{\"name\":"), 0o644)
+	os.Remove(e.PidfilePath(svc))
+	r := e.Run(svc, "status")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, fmt.Sprintf("unsupervised (pid %d", st.Pid)) {
+		t.Errorf("status after the records were lost: %s", r)
+	}
+
+	os.RemoveAll(e.RunDir)
+	os.Remove(e.PidfilePath(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	ent := e.Entry(t, svc)
+	if ent.Pid != st.Pid || ent.WatchdogPid == 0 || ent.State != "running" {
+		t.Errorf("start did not adopt the daemon no record named: %+v (daemon %d)", ent, st.Pid)
+	}
+	noNewStart(t, ev, st.Pid)
+	e.checkInvariants(t, svc, "running", "after adopting a daemon without records")
+
+	// The same without a watchdog to adopt it: stop still stops it.
+	killWatchdog(t, e, ent.WatchdogPid)
+	os.RemoveAll(e.RunDir)
+	os.Remove(e.PidfilePath(svc))
+	wantCode(t, e.Run(svc, "stop"), 0)
+	waitExit(t, st.Pid, 10*time.Second)
+	noProcs(t, e, "after stop")
+}

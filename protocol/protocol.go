@@ -8,13 +8,17 @@ package protocol
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"svcwrap/definition"
+	"svcwrap/proc"
 	"svcwrap/safefile"
 )
 
@@ -119,4 +123,45 @@ func WatchdogEnv() []string {
 		}
 	}
 	return append(out, "GOMAXPROCS=1", "GOGC=50", "GODEBUG=memprofilerate=0")
+}
+
+// The watchdog lock file also names its holder, "PID START\n", from the moment
+// the watchdog holds it until it exits cleanly (then it is emptied): a lock file
+// that still names a dead watchdog means that watchdog was killed, and what it
+// started may be recorded nowhere else (its state file corrupt or gone, its
+// pidfile deleted): the CLI then looks for it in that watchdog's session.
+
+// NameHolder writes ref into the held watchdog lock file f ("" when ref is zero).
+func NameHolder(f *os.File, ref proc.Ref) {
+	text := ""
+	if ref.PID != 0 {
+		text = strconv.Itoa(ref.PID) + " " + strconv.FormatUint(ref.Start, 10) + "\n"
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(text), 0)
+}
+
+// LastWatchdog is the watchdog the lock file of name names, if any.
+func (f Files) LastWatchdog(name string) (proc.Ref, bool) {
+	b, err := safefile.Read(f.WatchdogLock(name), 64)
+	if err != nil {
+		return proc.Ref{}, false
+	}
+	var ref proc.Ref
+	if n, _ := fmt.Sscanf(string(b), "%d %d", &ref.PID, &ref.Start); n != 2 || ref.PID <= 1 {
+		return proc.Ref{}, false
+	}
+	return ref, true
+}
+
+// ForgetWatchdog empties the lock file's name of a dead holder, once nothing it
+// started is left (the caller holds the command lock, so no watchdog starts
+// meanwhile).
+func (f Files) ForgetWatchdog(name string) {
+	if !f.WatchdogHeld(name) {
+		if fd, err := os.OpenFile(f.WatchdogLock(name), os.O_WRONLY|syscall.O_NOFOLLOW, 0); err == nil {
+			fd.Truncate(0)
+			fd.Close()
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"svcwrap/lsb"
 	"svcwrap/proc"
 	"svcwrap/protocol"
+	"svcwrap/run"
 	"svcwrap/safefile"
 )
 
@@ -76,6 +76,17 @@ func (s *Service) Start() (Status, bool, error) {
 	}
 	if err := d.Runnable(); err != nil {
 		return cur, false, err
+	}
+	if strays := s.strays(); len(strays) > 0 && d.Respawn != definition.RespawnNo && cur.WatchdogPID == 0 {
+		// No record names it, yet the daemon runs: adopt it, never start a
+		// second one (and stop any more of them).
+		for _, x := range strays[1:] {
+			run.Stop(d, proc.TargetOf(x), true, false, func(error) {})
+		}
+		s.files().SaveState(&protocol.State{Name: d.Name, Phase: protocol.PhaseDetached, Daemon: strays[0], PidFile: d.PidFile,
+			Reason: "adopted: found running without a record"})
+		_, err := s.spawnWatchdog(protocol.ModeAdopt)
+		return s.Inspect(), false, err
 	}
 	if err := s.Guard(); err != nil {
 		return cur, false, err
@@ -203,115 +214,4 @@ func (s *Service) awaitStart(cur Status) Status {
 		cur = s.Inspect()
 	}
 	return cur
-}
-
-// The recovery paths below run only when the state file is lost or a watchdog
-// died: they scan /proc, which the common case never does.
-
-// findWatchdogs lists the live watchdogs of the service, found in /proc by their
-// command line (state file or RUNDIR lost, or a start whose CLI went away before
-// the state named its watchdog).
-func (s *Service) findWatchdogs() []proc.Ref {
-	var out []proc.Ref
-	proc.Each(func(pid int) bool {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if err == nil && protocol.IsWatchdogOf(b, s.Def.Name, s.Def.File) {
-			if ref, err := proc.Identify(pid); err == nil {
-				out = append(out, ref)
-			}
-		}
-		return true
-	})
-	return out
-}
-
-// watchdogOf returns the live watchdog of the service (the first found), if any.
-func (s *Service) watchdogOf() (proc.Ref, bool) {
-	if w := s.findWatchdogs(); len(w) > 0 {
-		return w[0], true
-	}
-	return proc.Ref{}, false
-}
-
-// repairWatchdog asks a live watchdog whose state file or pidfile is missing or
-// damaged to recreate RUNDIR, retake its lock and rewrite its state and pidfile
-// (protocol.SigRepair), and waits, with a bound, until the state file names it
-// again and the pidfile names the daemon. Files have no event, so this is a short
-// bounded poll.
-func (s *Service) repairWatchdog(ref proc.Ref) error {
-	h, err := ref.Open()
-	if err != nil {
-		return nil // gone meanwhile
-	}
-	defer h.Close()
-	if err := h.Signal(protocol.SigRepair); err != nil {
-		return nil
-	}
-	deadline := time.Now().Add(watchdogStopTimeout)
-	wait := 500 * time.Microsecond
-	for {
-		if st, err := s.files().ReadState(s.Def.Name); err == nil && st != nil && st.Watchdog.PID == ref.PID && st.Watchdog.Start == ref.Start {
-			if s.Def.Forks || !st.Daemon.Alive() {
-				return nil
-			}
-			if pf, err := safefile.ReadPidfile(s.Def.PidFile); err == nil && pf != nil && pf.PID == st.Daemon.PID {
-				return nil
-			}
-		}
-		if exited, _ := h.Wait(time.Now().Add(wait)); exited {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return errors.New("the watchdog (pid " + strconv.Itoa(ref.PID) + ") did not rewrite its state file and pidfile on SIGHUP")
-		}
-		wait = min(wait*2, 50*time.Millisecond)
-	}
-}
-
-// killSession stops every live process left in session sid (a watchdog that died
-// before it reported: the daemon it may have started lives in its session, in its
-// own process group, and may not be recorded anywhere yet).
-func (s *Service) killSession(sid int) {
-	if sid <= 1 {
-		return
-	}
-	proc.Each(func(pid int) bool {
-		if st, err := proc.ReadStat(pid); err == nil && st.Session == sid && !st.Dead() {
-			if ref, err := proc.Identify(pid); err == nil {
-				proc.Stop(proc.TargetOf(ref), s.Def.StopSchedule.Steps)
-			}
-		}
-		return true
-	})
-}
-
-// orphanOf finds the daemon a dead watchdog wd left behind: a live process that
-// leads its own process group (the watchdog spawns with Setpgid) in wd's session
-// and runs DAEMON's program. The watchdog started that session (setsid), so the
-// session ID is wd's PID, which the kernel does not hand out again while the
-// session has members. A live process with wd's PID and another start time means
-// the PID was reused after the session ended: nothing is left then.
-func (s *Service) orphanOf(wd proc.Ref) (proc.Ref, bool) {
-	if wd.PID <= 1 {
-		return proc.Ref{}, false
-	}
-	if st, err := proc.ReadStat(wd.PID); err == nil && st.Start != wd.Start {
-		return proc.Ref{}, false
-	}
-	var found proc.Ref
-	proc.Each(func(pid int) bool {
-		if pid == wd.PID {
-			return true
-		}
-		st, err := proc.ReadStat(pid)
-		if err != nil || st.Session != wd.PID || st.PGID != pid || st.Dead() || st.Start < wd.Start {
-			return true
-		}
-		if ref, ok := matchProgram(s.Def, pid); ok {
-			found = ref
-			return false
-		}
-		return true
-	})
-	return found, found.PID != 0
 }

@@ -172,6 +172,17 @@ func (s *Service) inspectLost(out Status, stateErr error) Status {
 			return out
 		}
 	}
+	if !out.Alive() {
+		// A watchdog that was killed, and its records lost: what it started is in
+		// its session.
+		if wd, ok := s.files().LastWatchdog(d.Name); ok && !wd.Alive() {
+			if ref, ok := s.orphanOf(wd); ok {
+				out.running(d, ref)
+				out.Reason = fmt.Sprintf("found in the session of its killed watchdog (pid %d); the state file did not record it", wd.PID)
+				return out
+			}
+		}
+	}
 	if stateErr != nil {
 		if out.Code == lsb.Stopped {
 			out.State, out.Code = "unknown", lsb.Unknown

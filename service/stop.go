@@ -61,8 +61,20 @@ func (s *Service) Stop() (bool, error) {
 		}
 	}
 	if err == nil {
+		// Daemons no record names any more (their watchdog killed, its state
+		// file and their pidfile lost) must not outlive a stop either.
+		for _, x := range s.strays() {
+			was = true
+			if err = run.Stop(d, proc.TargetOf(x), true, false, func(error) {}); err != nil {
+				err = lsb.Errorf(lsb.Failed, "%v", err)
+				break
+			}
+		}
+	}
+	if err == nil {
 		safefile.RemovePidfile(d.PidFile, cur.daemon.PID)
 		s.files().RemoveState(d.Name)
+		s.files().ForgetWatchdog(d.Name)
 	}
 	return was, err
 }

@@ -274,6 +274,9 @@ func (m *machine) start() {
 // adopt begins supervising the daemon old records (its watchdog died); false when
 // it is gone.
 func (m *machine) adopt(old *protocol.State) bool {
+	if old == nil {
+		return false
+	}
 	if err := m.fx.adopt(old.Daemon); err != nil {
 		return false
 	}

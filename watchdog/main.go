@@ -66,15 +66,19 @@ func Main(args []string) int {
 		return code
 	}
 	self, _ := proc.Identify(os.Getpid())
+	protocol.NameHolder(w.wdLock, self)
 	m := newMachine(def, w, protocol.State{Name: name, PidFile: def.PidFile, StopSchedule: def.StopSchedule.String(), Watchdog: self})
-	if mode == protocol.ModeAdopt {
-		if old := w.adoptable(); old != nil && m.adopt(old) {
-			return w.loop(m)
-		}
-		// The daemon died between the CLI's look and ours: `start` means start it.
+	if mode != protocol.ModeAdopt || !m.adopt(w.adoptable()) {
+		// In adopt mode, a daemon that died between the CLI's look and ours:
+		// `start` means start it.
+		m.start()
 	}
-	m.start()
-	return w.loop(m)
+	code := w.loop(m)
+	if m.st.Daemon.PID == 0 {
+		// Nothing left running: no CLI needs to look for it in this session.
+		protocol.NameHolder(w.wdLock, proc.Ref{})
+	}
+	return code
 }
 
 // adoptable is the daemon the state file records, if it still runs.

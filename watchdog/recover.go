@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"svcwrap/proc"
+	"svcwrap/protocol"
 	"svcwrap/safefile"
 )
 
@@ -45,6 +46,8 @@ func (w *world) relock() {
 		w.wdLock.Close()
 	}
 	w.wdLock = f
+	self, _ := proc.Identify(os.Getpid())
+	protocol.NameHolder(f, self)
 }
 
 // stopStrayForks stops what a FORKS=yes DAEMON left running when its PIDFILE
