@@ -58,6 +58,15 @@ func phpfpmGuard(t *testing.T, ns *pkgNS, r Result) {
 	if !strings.Contains(r.Stderr, "test is successful") {
 		t.Errorf("configtest did not run php-fpm's test: %s", r)
 	}
+	// runDebianExample's reload and force-reload each sent USR2 and returned;
+	// php-fpm re-execs and reads its pools after that. Until the master has said
+	// "ready" for the start and both reloads, the broken pool below would reach
+	// it and kill it, as it would after any reload.
+	eventually(t, 20*time.Second, "php-fpm to finish both reloads", func() (bool, string) {
+		b, err := os.ReadFile(ns.Path(phpfpmLog))
+		n := strings.Count(string(b), "NOTICE: ready to handle connections")
+		return n >= 3, fmt.Sprintf("%d times ready (%v)", n, err)
+	})
 	const broken = "/etc/php/8.2/fpm/pool.d/zz-broken.conf"
 	ns.WriteFile(t, broken, "[broken]\nlisten = /run/php/broken.sock\npm = nonsense\n", 0o644)
 	defer func() {
