@@ -58,9 +58,16 @@ func TestDebianCron(t *testing.T) {
 			ns.WriteFile(t, "/etc/cron.d/svcwrap-test", "@reboot root echo fired >> "+cronFired+"\n", 0o644)
 			t.Cleanup(func() {
 				// After the last stop: the respawns and the restart were
-				// not a boot for cron (its /run/crond.reboot stayed).
-				if lines := nsLines(ns, cronFired); !t.Failed() && len(lines) != 1 {
+				// not a boot for cron (its /run/crond.reboot stayed), and
+				// POST_STOP removed cron's pidfile.
+				if t.Failed() {
+					return
+				}
+				if lines := nsLines(ns, cronFired); len(lines) != 1 {
 					t.Errorf("the @reboot job ran %d times, want once: %q", len(lines), lines)
+				}
+				if _, err := os.Stat(ns.Path("/run/crond.pid")); err == nil {
+					t.Errorf("/run/crond.pid is still there after stop")
 				}
 			})
 		},
