@@ -44,8 +44,8 @@ func TestDebianCron(t *testing.T) {
 	const pidfile = "/run/cron.pid"
 	runDebianExample(t, debianExample{
 		name: "cron", program: "/usr/sbin/cron", user: "root", pidfile: pidfile,
+		defaults: []string{"EXTRA_OPTS='-L 15'"},
 		setup: func(t *testing.T, ns *pkgNS) {
-			packageDefaults(t, ns, "cron", "EXTRA_OPTS='-L 15'")
 			// The host's jobs do not run in the namespace: its copy-on-write
 			// /etc/crontab, /etc/cron.d and crontabs go (the host keeps them).
 			old, _ := filepath.Glob(ns.Path("/etc/cron.d/*"))

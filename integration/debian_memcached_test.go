@@ -18,8 +18,9 @@ func memcachedStats(ns *pkgNS) error {
 // dropping to user memcache, its -P pidfile in /run/memcached, its output in
 // the conf's logfile.
 func TestDebianMemcached(t *testing.T) {
-	runDebianExampleNoReload(t, debianExample{
-		name: "memcached", program: "/usr/bin/memcached", user: "memcache", pidfile: "/run/memcached.pid", runDir: "/run/memcached",
+	runDebianExample(t, debianExample{
+		noReload: true,
+		name:     "memcached", program: "/usr/bin/memcached", user: "memcache", pidfile: "/run/memcached.pid", runDir: "/run/memcached",
 		answers: memcachedStats,
 		// The script has no custom verb; status is the occasion to look at the
 		// daemon it started.

@@ -21,7 +21,7 @@ const (
 
 // namedSetup prepares the namespace as bind9's postinst leaves a host (the rndc
 // key), and adds what lets the test see the hooks: a log file for named, a
-// recording /sbin/resolvconf, and RESOLVCONF=yes.
+// recording /sbin/resolvconf (RESOLVCONF=yes is in the defaults).
 func namedSetup(t *testing.T, ns *pkgNS) {
 	if _, err := os.Stat(ns.Path("/etc/bind/rndc.key")); err != nil {
 		// The postinst's own command; its key is what named's default control
@@ -51,7 +51,6 @@ logging {
 	ns.WriteFile(t, "/usr/sbin/resolvconf", `#!/bin/sh
 # TestDebianNamed: records each call, with the nameserver lines given to -a.
 { printf '%s' "$*"; if [ "$1" = -a ]; then printf ': %s' "$(cat)"; fi; echo; } >> `+resolvconfCalls+"\n", 0o755)
-	packageDefaults(t, ns, "named", "RESOLVCONF=yes")
 	t.Cleanup(func() {
 		// After the last stop (this runs before runDebianExample's cleanup):
 		// PRE_STOP unregistered named last.
@@ -62,27 +61,6 @@ logging {
 			t.Errorf("after stop, the resolvconf calls end with %q, want -d lo.named", calls)
 		}
 	})
-}
-
-// packageDefaults puts the package's /etc/default/NAME (the host's: the
-// namespace's /etc/default is an empty tmpfs, so runDebianExample finds none
-// there and writes only its marker) in front of what the namespace's file holds,
-// then adds lines.
-func packageDefaults(t *testing.T, ns *pkgNS, name string, lines ...string) {
-	t.Helper()
-	pkg, err := os.ReadFile("/etc/default/" + name)
-	if err != nil {
-		t.Fatalf("the package's defaults: %v", err)
-	}
-	cur, err := os.ReadFile(ns.Path("/etc/default/" + name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := string(pkg) + "\n" + string(cur)
-	for _, l := range lines {
-		body += withNewline(l)
-	}
-	ns.WriteFile(t, "/etc/default/"+name, body, 0o644)
 }
 
 // userIDs is the uid and gid of user.
@@ -130,7 +108,8 @@ func TestDebianNamed(t *testing.T) {
 	}
 	runDebianExample(t, debianExample{
 		name: "named", program: "/usr/sbin/named", user: "bind", pidfile: "/run/named.pid", runDir: "/run/named",
-		setup: namedSetup,
+		setup:    namedSetup,
+		defaults: []string{"RESOLVCONF=yes"},
 		answers: func(ns *pkgNS) error {
 			if err := inNS(ns, "127.0.0.1", "/usr/bin/dig", "+short", "+time=2", "+tries=1", "@127.0.0.1", "localhost", "A"); err != nil {
 				return err

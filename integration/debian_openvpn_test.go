@@ -145,13 +145,13 @@ func TestDebianOpenVPN(t *testing.T) {
 	const pidfile = "/run/openvpn.pid"
 	runDebianExample(t, debianExample{
 		name: "openvpn", program: "/usr/sbin/openvpn", user: "root", pidfile: pidfile, runDir: "/run/openvpn",
+		// STATUSREFRESH=1: the status file is written within a second.
+		defaults: []string{"VPN=" + ovpnName, "STATUSREFRESH=1", "OPTARGS=--mute-replay-warnings"},
 		setup: func(t *testing.T, ns *pkgNS) {
 			ns.WriteFile(t, "/etc/openvpn/"+ovpnName+".conf", ovpnConfig, 0o644)
 			if r := ns.Exec("/usr/sbin/openvpn", "--genkey", "secret", "/etc/openvpn/"+ovpnName+".key"); r.Code != 0 || r.Err != nil {
 				t.Fatalf("openvpn --genkey: %s", r)
 			}
-			// STATUSREFRESH=1: the status file is written within a second.
-			packageDefaults(t, ns, "openvpn", "VPN="+ovpnName, "STATUSREFRESH=1", "OPTARGS=--mute-replay-warnings")
 			t.Cleanup(func() {
 				// After the last stop: POST_STOP removed the VPN's files.
 				for _, f := range []string{"/run/openvpn/" + ovpnName + ".pid", "/run/openvpn/" + ovpnName + ".status"} {

@@ -15,8 +15,9 @@ import (
 // package's /etc/redis/redis.conf in the foreground as user redis, umask 007,
 // /run/redis made for it, ULIMIT applied as far as the host allows.
 func TestDebianRedis(t *testing.T) {
-	runDebianExampleNoReload(t, debianExample{
-		name: "redis-server", program: "/usr/bin/redis-server", user: "redis", pidfile: "/run/redis-server.pid", runDir: "/run/redis",
+	runDebianExample(t, debianExample{
+		noReload: true,
+		name:     "redis-server", program: "/usr/bin/redis-server", user: "redis", pidfile: "/run/redis-server.pid", runDir: "/run/redis",
 		answers: func(ns *pkgNS) error {
 			return inNS(ns, "PONG", "/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping")
 		},

@@ -37,6 +37,11 @@ type debianExample struct {
 	verbs []verbCheck
 	// reloadKeepsPID: reload signals the daemon, which stays the same process.
 	reloadKeepsPID bool
+	// noReload: the Debian script has no reload (reload exits 3 and changes
+	// nothing; force-reload restarts).
+	noReload bool
+	// defaults are lines added to the package's /etc/default/NAME.
+	defaults []string
 }
 
 type verbCheck struct {
@@ -88,30 +93,7 @@ func runDebianExample(t *testing.T, x debianExample) {
 	}
 	e := newEnv(t)
 	ns := debianNS(t, e)
-	script := "/etc/init.d/" + x.name
-	body, err := os.ReadFile(filepath.Join("..", "examples", "debian", x.name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.WriteFile(t, script, string(body), 0o755)
-	// The package's /etc/default/NAME as it is, plus the test's marker for the
-	// leak sweep (an env file may assign a name again: it may be there already).
-	def, _ := os.ReadFile(ns.Path("/etc/default/" + x.name))
-	ns.WriteFile(t, "/etc/default/"+x.name, string(def)+"\nSVCWRAP_TEST_ID='"+e.TestID+"'\n", 0o644)
-	t.Cleanup(func() {
-		if r := ns.Exec(script, "stop"); r.Code != 0 || r.Err != nil {
-			t.Logf("cleanup: %s", r)
-		}
-		for _, pid := range nsProcs(ns, x.program) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	if r := ns.Exec("/usr/sbin/svcwrap", "check", x.name); r.Code != 0 || strings.Contains(r.Stderr, "warning") {
-		t.Fatalf("the example does not pass check cleanly: %s", r)
-	}
-	if x.setup != nil {
-		x.setup(t, ns)
-	}
+	script := installDebianExample(t, ns, x)
 
 	wantCode(t, ns.Exec(script, "start"), 0)
 	pid := runningAs(t, ns, x.pidfile, x.program, x.user)
@@ -126,17 +108,34 @@ func runDebianExample(t *testing.T, x debianExample) {
 		t.Errorf("status: %s", r)
 	}
 
-	wantCode(t, ns.Exec(script, "reload"), 0)
-	if x.reloadKeepsPID {
+	if x.noReload {
+		// No reload in the script: unimplemented, and nothing changes;
+		// force-reload is the script's restart.
+		wantCode(t, ns.Exec(script, "reload"), 3)
 		if got := ns.Pid(x.pidfile); got != pid || !alive(pid) {
-			t.Errorf("reload replaced the daemon: pid %d, was %d", got, pid)
+			t.Errorf("reload changed the daemon: pid %d, was %d", got, pid)
 		}
+		wantCode(t, ns.Exec(script, "force-reload"), 0)
+		waitExit(t, pid, 30*time.Second)
+		if got := runningAs(t, ns, x.pidfile, x.program, x.user); got == pid {
+			t.Errorf("force-reload did not restart the daemon (pid %d)", got)
+		}
+		if err := x.answers(ns); err != nil {
+			t.Errorf("after force-reload: %v", err)
+		}
+	} else {
+		wantCode(t, ns.Exec(script, "reload"), 0)
+		if x.reloadKeepsPID {
+			if got := ns.Pid(x.pidfile); got != pid || !alive(pid) {
+				t.Errorf("reload replaced the daemon: pid %d, was %d", got, pid)
+			}
+		}
+		eventually(t, 30*time.Second, x.name+" to answer after reload", func() (bool, string) {
+			err := x.answers(ns)
+			return err == nil, fmt.Sprint(err)
+		})
+		wantCode(t, ns.Exec(script, "force-reload"), 0)
 	}
-	eventually(t, 30*time.Second, x.name+" to answer after reload", func() (bool, string) {
-		err := x.answers(ns)
-		return err == nil, fmt.Sprint(err)
-	})
-	wantCode(t, ns.Exec(script, "force-reload"), 0)
 
 	for _, v := range x.verbs {
 		r := ns.Exec(script, v.args...)
@@ -184,6 +183,45 @@ func runDebianExample(t *testing.T, x debianExample) {
 		t.Errorf("%s still answers after stop", x.name)
 	}
 	wantCode(t, ns.Exec(script, "status"), 3)
+}
+
+// installDebianExample installs examples/debian/NAME as /etc/init.d/NAME of
+// ns, with the package's /etc/default/NAME (the host's: the namespace's
+// /etc/default starts empty) plus x.defaults and the leak sweep's marker (an env
+// file may assign a name again), registers the cleanup that stops it, runs
+// x.setup and checks the definition. It returns the script's path.
+func installDebianExample(t *testing.T, ns *pkgNS, x debianExample) string {
+	t.Helper()
+	script := "/etc/init.d/" + x.name
+	body, err := os.ReadFile(filepath.Join("..", "examples", "debian", x.name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.WriteFile(t, script, string(body), 0o755)
+	def, err := os.ReadFile("/etc/default/" + x.name)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	text := string(def) + "\n"
+	for _, l := range x.defaults {
+		text += withNewline(l)
+	}
+	ns.WriteFile(t, "/etc/default/"+x.name, text+"SVCWRAP_TEST_ID='"+ns.e.TestID+"'\n", 0o644)
+	t.Cleanup(func() {
+		if r := ns.Exec(script, "stop"); r.Code != 0 || r.Err != nil {
+			t.Logf("cleanup: %s", r)
+		}
+		for _, pid := range nsProcs(ns, x.program) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	if x.setup != nil {
+		x.setup(t, ns)
+	}
+	if r := ns.Exec("/usr/sbin/svcwrap", "check", x.name); r.Code != 0 || strings.Contains(r.Stderr, "warning") {
+		t.Fatalf("the example does not pass check cleanly: %s", r)
+	}
+	return script
 }
 
 func TestDebianSSH(t *testing.T) {

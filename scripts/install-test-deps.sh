@@ -13,6 +13,11 @@ pkgs=(
   init-system-helpers sysv-rc insserv  # service, invoke-rc.d, update-rc.d
   systemd                           # systemd-sysv-generator, systemd-analyze (never booted)
   nginx-light memcached redis-server   # real daemons for the examples
+  iproute2                          # ip: loopback of the Debian examples' network namespace
+  # Debian 12's daemons whose init scripts examples/debian/ replaces, and their clients
+  openssh-server openssh-client redis-tools php8.2-fpm
+  postgresql postgresql-client haproxy bind9 bind9-utils bind9-dnsutils openvpn cron
+  netcat-openbsd python3
   ansible-core                      # ansible.builtin.service / sysvinit
   lintian                           # the .deb is checked
   groff-base man-db                 # man pages are checked for warnings (groff -ww, man --warnings)
