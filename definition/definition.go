@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -333,8 +334,14 @@ func (l *loader) loadEnv(f *envfile.File) map[string]string {
 	d := l.def
 	if v, ok := f.Lookup("ENV_FILE"); ok {
 		for _, p := range strings.Fields(v.Value) {
+			// -/path: read when it exists (systemd's EnvironmentFile=-),
+			// as Debian's scripts do with [ -r /etc/default/locale ].
+			p, optional := strings.CutPrefix(p, "-")
 			if !filepath.IsAbs(p) {
 				l.add(v.Line, "ENV_FILE", "%q is not an absolute path", p)
+				continue
+			}
+			if _, err := os.Lstat(p); optional && errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			d.EnvFiles = append(d.EnvFiles, p)

@@ -3,6 +3,7 @@ package definition
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"svcwrap/proc"
 	"testing"
@@ -205,6 +206,10 @@ func TestDescFromShortDescription(t *testing.T) {
 		"Start the OpenVPN service":                       "the OpenVPN service",
 		"OpenBSD Secure Shell server":                     "OpenBSD Secure Shell server",
 		"starts":                                          "",
+		"Start and stop the demo server":                  "the demo server",
+		"start/stop memcached daemon":                     "memcached daemon",
+		"Starts & stops the X server":                     "the X server",
+		"Start and stop":                                  "and stop",
 		"  Regular background program processing daemon ": "Regular background program processing daemon",
 	} {
 		if got := descOf(in); got != want {
@@ -256,6 +261,7 @@ func TestDebianKeys(t *testing.T) {
 		{"ENABLED=maybe", `:2: ENABLED: "maybe": not a yes/no value`},
 		{"CONDITION=\"exists\"", `:2: CONDITION: exists needs an absolute path`},
 		{"CONDITION=\"present /x\"", `:2: CONDITION: "present" is not a condition`},
+		{"CONDITION=\"contains /x\"", `:2: CONDITION: contains /x needs a word`},
 		{"STOP_SCHEDULE=TERM/forever", `:2: STOP_SCHEDULE: "forever" waits without a bound`},
 		{"POST_START=\"/bin/x $NOPE\"", `:2: POST_START: $NOPE is not set`},
 	} {
@@ -283,5 +289,47 @@ func TestEnabledSaysWhere(t *testing.T) {
 	d.Enabled = true
 	if want := `disabled: CONDITION "exists /nonexistent" does not hold (` + file + `:3)`; d.Startable() != want {
 		t.Errorf("Startable %q, want %q", d.Startable(), want)
+	}
+}
+
+// CONDITION contains FILE WORD: a word outside the file's # comments (the
+// comments of postgresql's start.conf name every word).
+func TestConditionContains(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "start.conf")
+	os.WriteFile(conf, []byte("# auto: start it\n# disabled: never\nmanual # by hand\n"), 0o644)
+	for cond, holds := range map[string]bool{
+		"contains " + conf + " manual":    true,
+		"contains " + conf + " auto":      false,
+		"!contains " + conf + " disabled": true,
+		"contains /nonexistent auto":      false,
+		"!contains /nonexistent auto":     true,
+	} {
+		cs, err := parseConditions(cond)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("%s: %v", cond, err)
+		}
+		if cs[0].String() != cond || cs[0].Holds() != holds {
+			t.Errorf("%s: %q holds %v, want %v", cond, cs[0], cs[0].Holds(), holds)
+		}
+	}
+}
+
+// ENV_FILE -/path: read when it is there, skipped when it is not (Debian's
+// [ -r /etc/default/locale ] && . /etc/default/locale).
+func TestOptionalEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	there := filepath.Join(dir, "there")
+	os.WriteFile(there, []byte("A=1\n"), 0o644)
+	file, paths := writeDef(t, "DAEMON=/bin/true\nENV_FILE=\"-"+there+" -"+filepath.Join(dir, "gone")+"\"\n", "")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.EnvFiles) != 1 || d.EnvFiles[0] != there || !slices.Contains(d.Env, "A=1") {
+		t.Errorf("EnvFiles %q Env %q", d.EnvFiles, d.Env)
+	}
+	file, paths = writeDef(t, "DAEMON=/bin/true\nENV_FILE="+filepath.Join(dir, "gone")+"\n", "")
+	if _, err := Load("svc", file, paths); err == nil {
+		t.Error("a missing ENV_FILE without - is not an error")
 	}
 }

@@ -66,9 +66,16 @@ func init() {
 			parse: func(l *loader, v envfile.Var) error { l.def.Chdir = v.Value; return absolute(v.Value) }},
 		{Name: "NICE", Default: "0", Doc: "nice value, -20 to 19",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Nice, err = ParseNice(v.Value); return }},
-		{Name: "LIMIT_", DocDef: "inherited", Doc: "resource limit LIMIT_<RES>=N or SOFT:HARD",
+		{Name: "LIMIT_", DocDef: "inherited", Doc: "resource limit LIMIT_<RES>=N or SOFT:HARD (N? best effort; empty: inherited)",
 			parse: func(l *loader, v envfile.Var) error {
-				lim, err := ParseLimit(strings.TrimPrefix(v.Key, "LIMIT_"), v.Value)
+				res := strings.TrimPrefix(v.Key, "LIMIT_")
+				if strings.TrimSpace(v.Value) == "" {
+					// Empty after expansion (${ULIMIT:+$ULIMIT?} when ULIMIT
+					// is not set): the limit is inherited.
+					_, err := ParseLimit(res, "0")
+					return err
+				}
+				lim, err := ParseLimit(res, v.Value)
 				if err == nil {
 					l.def.Limits = append(l.def.Limits, lim)
 				}
@@ -167,7 +174,7 @@ func init() {
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.StopForever, err = ParseBool(v.Value); return }},
 		{Name: "ENABLED", DocDef: "yes", Doc: "no, false, 0 or off: start does nothing (exit 0) and status says disabled",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Enabled, err = enabledWord(v.Value); return }},
-		{Name: "CONDITION", DocDef: "none", Doc: "exists PATH and !exists PATH, as many as needed: all must hold for start to start",
+		{Name: "CONDITION", DocDef: "none", Doc: "exists PATH, !exists PATH, contains FILE WORD, !contains FILE WORD, as many as needed: all must hold for start to start",
 			parse: func(l *loader, v envfile.Var) (err error) {
 				l.def.Conditions, err = parseConditions(v.Value)
 				l.def.conditionAt = l.def.File + ":" + strconv.Itoa(v.Line)
@@ -300,8 +307,16 @@ func (l *loader) defaults() {
 func descOf(short string) string {
 	first, rest, _ := strings.Cut(strings.TrimSpace(short), " ")
 	switch strings.ToLower(first) {
-	case "start", "starts", "starting", "launch", "launches", "run", "runs", "control", "controls":
-		return strings.TrimSpace(rest)
+	case "start", "starts", "starting", "launch", "launches", "run", "runs", "control", "controls",
+		"start/stop", "start/stops", "starts/stops":
+		rest = strings.TrimSpace(rest)
+		// "Start and stop the X" (Debian's commonest) is "the X" too.
+		for _, and := range []string{"and stop ", "and stops ", "& stop ", "& stops ", "/ stop "} {
+			if len(rest) > len(and) && strings.EqualFold(rest[:len(and)], and) {
+				return strings.TrimSpace(rest[len(and):])
+			}
+		}
+		return rest
 	}
 	return strings.TrimSpace(short)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -116,27 +117,54 @@ func (d *Definition) Hook(key string) *Hook {
 	return nil
 }
 
-// Condition is one CONDITION: a path that must exist (or must not, Negate).
+// Condition is one CONDITION: a path that must exist, or a file that must hold
+// a word outside its # comments (postgresql's start.conf "auto"); Negate for
+// the ! forms.
 type Condition struct {
 	Negate bool
 	Path   string
+	Word   string // contains: the word; "" for exists
 }
 
 func (c Condition) String() string {
-	if c.Negate {
-		return "!exists " + c.Path
+	s := "exists " + c.Path
+	if c.Word != "" {
+		s = "contains " + c.Path + " " + c.Word
 	}
-	return "exists " + c.Path
+	if c.Negate {
+		return "!" + s
+	}
+	return s
 }
 
-// Holds reports whether the condition holds now.
+// Holds reports whether the condition holds now. A file that cannot be read
+// contains no word.
 func (c Condition) Holds() bool {
-	_, err := os.Stat(c.Path)
-	return (err == nil) != c.Negate
+	if c.Word == "" {
+		_, err := os.Stat(c.Path)
+		return (err == nil) != c.Negate
+	}
+	return containsWord(c.Path, c.Word) != c.Negate
 }
 
-// parseConditions parses CONDITION: "exists PATH" and "!exists PATH", as many as
-// wanted, split like a command line (quote a path with spaces).
+func containsWord(path, word string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if slices.Contains(strings.Fields(line), word) {
+			return true
+		}
+	}
+	return false
+}
+
+const conditionForms = "exists PATH, !exists PATH, contains FILE WORD or !contains FILE WORD"
+
+// parseConditions parses CONDITION: conditionForms, as many as wanted, split
+// like a command line (quote a path with spaces).
 func parseConditions(s string) ([]Condition, error) {
 	p := shellwords.NewParser()
 	words, err := p.Parse(s)
@@ -144,23 +172,30 @@ func parseConditions(s string) ([]Condition, error) {
 		return nil, errors.New("cannot split it like a shell: unbalanced quotes, or ; & | < >")
 	}
 	var out []Condition
-	for i := 0; i < len(words); i += 2 {
-		c := Condition{}
-		switch words[i] {
-		case "exists":
-		case "!exists":
-			c.Negate = true
+	for i := 0; i < len(words); {
+		op, negate := strings.CutPrefix(words[i], "!")
+		c := Condition{Negate: negate}
+		switch op {
+		case "exists", "contains":
 		default:
-			return nil, fmt.Errorf("%s is not a condition (use exists PATH or !exists PATH)", quoteValue(words[i]))
+			return nil, fmt.Errorf("%s is not a condition (use %s)", quoteValue(words[i]), conditionForms)
 		}
 		if i+1 >= len(words) || !filepath.IsAbs(words[i+1]) {
 			return nil, fmt.Errorf("%s needs an absolute path", words[i])
 		}
 		c.Path = words[i+1]
+		i += 2
+		if op == "contains" {
+			if i >= len(words) || strings.TrimSpace(words[i]) == "" || strings.ContainsAny(words[i], " \t#") {
+				return nil, fmt.Errorf("%s %s needs a word (no space, no #)", words[i-2], c.Path)
+			}
+			c.Word = words[i]
+			i++
+		}
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("empty (use exists PATH or !exists PATH)")
+		return nil, fmt.Errorf("empty (use %s)", conditionForms)
 	}
 	return out, nil
 }

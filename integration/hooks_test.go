@@ -236,3 +236,27 @@ func TestBestEffortLimit(t *testing.T) {
 		t.Errorf("the failure should name the hard limit and the capability: %s", r)
 	}
 }
+
+// TestForkedPidfileInDirs: a FORKS=yes daemon running as its own user writes
+// its own pidfile in the directory DIRS made for it (Debian's layout:
+// /run/NAME owned by NAME). svcwrap trusts that file, for that daemon only:
+// start, status and stop work on the forked daemon.
+func TestForkedPidfileInDirs(t *testing.T) {
+	requireRoot(t, "the daemon runs as nobody in a directory given to nobody")
+	e := newEnv(t)
+	dir := filepath.Join(e.Root, "run", "fk")
+	pf := filepath.Join(dir, "fk.pid")
+	e.Script(svc, e.Daemon("-fork", "-pidfile", pf)+"\nUSER=nobody\nFORKS=yes\nPIDFILE="+pf+
+		"\nDIRS=\""+dir+":0755:nobody:nogroup\"\n", svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	pid := pidFromFile(t, pf)
+	if exe := procExe(pid); exe != e.TDaemon {
+		t.Fatalf("pidfile names %d, which runs %s", pid, exe)
+	}
+	if r := e.Run(svc, "status"); r.Code != 0 || !strings.Contains(r.Stdout, "running (pid "+strconv.Itoa(pid)) {
+		t.Errorf("status: %s", r)
+	}
+	wantCode(t, e.Run(svc, "stop"), 0)
+	waitExit(t, pid, 10*time.Second)
+	noProcs(t, e, "after stop")
+}

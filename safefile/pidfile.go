@@ -57,6 +57,10 @@ func ReadServicePidfile(path string, svcUID int) (*Pidfile, error) {
 		return nil, fmt.Errorf("pidfile %s holds no valid PID", path)
 	}
 	pf := &Pidfile{PID: pid, Trusted: true}
+	if svcUID >= 0 && byService(path, st, uint32(svcUID)) {
+		pf.ByService = true
+		return pf, nil
+	}
 	switch {
 	case !TrustedOwner(st.Uid):
 		pf.Trusted, pf.Why = false, fmt.Sprintf("%s is owned by uid %d", path, st.Uid)
@@ -69,6 +73,26 @@ func ReadServicePidfile(path string, svcUID int) (*Pidfile, error) {
 		}
 	}
 	return pf, nil
+}
+
+// byService: the file belongs to svcUID (or root) and only its owner may write
+// it, in a directory of svcUID (or root) that others may not write, whose own
+// directory is trusted. The directory's group may write it: DIRS gave it the
+// service's group.
+func byService(path string, st *unix.Stat_t, svcUID uint32) bool {
+	if (st.Uid != svcUID && !TrustedOwner(st.Uid)) || st.Mode&0o022 != 0 {
+		return false
+	}
+	dir := filepath.Dir(path)
+	var dst unix.Stat_t
+	if unix.Lstat(dir, &dst) != nil || dst.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false
+	}
+	if (dst.Uid != svcUID && !TrustedOwner(dst.Uid)) || (dst.Mode&0o002 != 0 && dst.Mode&unix.S_ISVTX == 0) {
+		return false
+	}
+	why, _ := UntrustedDir(filepath.Dir(dir))
+	return why == ""
 }
 
 // RemovePidfile removes the pidfile at path when it names pid (any PID when pid

@@ -152,7 +152,9 @@ func readForkedPid(d *definition.Definition) (proc.Ref, error) {
 		return proc.Ref{}, fmt.Errorf("PIDFILE %s was not written", path)
 	}
 	if !pf.Trusted {
-		return proc.Ref{}, fmt.Errorf("PIDFILE not trusted: %s", pf.Why)
+		// Never signalled: the forked daemon may still run, and the message
+		// says so rather than pretend nothing was left.
+		return proc.Ref{}, fmt.Errorf("PIDFILE not trusted: %s; it names pid %d, which svcwrap will not signal (if it runs the daemon, stop it by hand); write the pidfile in a directory listed in DIRS with the service's user, or one only root can write", pf.Why, pf.PID)
 	}
 	ref, err := proc.Identify(pf.PID)
 	if err != nil {
