@@ -11,8 +11,15 @@
 // files open to follow the limit. svcwrap is exec'd for every `status` and is a
 // long-lived watchdog that needs one P: neither is worth four opens and a
 // mountinfo parse per exec, nor two fds held for ever.
+//
+// updatemaxprocs=0: since Go 1.25 runtime.main also starts a goroutine that
+// re-reads the CPU count and the cgroup limit when sysmon asks it to; creating it
+// wakes an idle P, and so another thread, in every exec. A CLI lives a few
+// milliseconds and the watchdog sets GOMAXPROCS(1) itself (which turns the updates
+// off anyway), so neither has a use for it.
 
 //go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
