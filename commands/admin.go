@@ -47,7 +47,7 @@ type adminEnv struct {
 
 // RunAdmin is admin mode: `svcwrap SUBCOMMAND ...`.
 func RunAdmin(args []string) int {
-	prepare()
+	prepare(nil)
 	var cli CLI
 	exit := -1
 	parser, err := kong.New(&cli,
