@@ -94,10 +94,12 @@ stress:
 
 # svcwrap against runit, supervisord and a Debian LSB script, same daemon, same run
 # (bench/). BENCH_QUICK=1: a smoke run under a minute. BENCH_OUT=docs/benchmarks.md
-# regenerates the recorded results.
+# regenerates the recorded results. The latency phase runs on the machine as it is
+# and again with one CPU hog per CPU; BENCH_LOAD=quiet or busy runs only one.
 BENCH_QUICK ?=
 BENCH_OUT   ?=
+BENCH_LOAD  ?=
 bench: build
 	$(GO) build -trimpath -o bin/bench ./bench
-	bin/bench -svcwrap bin/svcwrap $(if $(BENCH_QUICK),-quick) $(if $(BENCH_OUT),-out $(BENCH_OUT)) \
-	  -cmd 'make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))$(if $(BENCH_OUT), BENCH_OUT=$(BENCH_OUT))'
+	bin/bench -svcwrap bin/svcwrap $(if $(BENCH_QUICK),-quick) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(BENCH_LOAD),-load $(BENCH_LOAD)) \
+	  -cmd 'make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))$(if $(BENCH_OUT), BENCH_OUT=$(BENCH_OUT))$(if $(BENCH_LOAD), BENCH_LOAD=$(BENCH_LOAD))'

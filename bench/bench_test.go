@@ -51,7 +51,8 @@ func TestQuick(t *testing.T) {
 		t.Errorf("-out file differs from the printed report")
 	}
 	report := string(stdout)
-	for _, want := range []string{"# svcwrap benchmarks", "- Machine: ", "## Targets", "| measurement | unit | svcwrap |"} {
+	for _, want := range []string{"# svcwrap benchmarks", "- Machine: ", "## Targets", "| measurement | unit | svcwrap |",
+		"## Latency under load: ", "## Targets under load"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
@@ -78,5 +79,40 @@ func TestQuick(t *testing.T) {
 				t.Errorf("%s is installed and we are root, but the report has no ratio to a peer", peer)
 			}
 		}
+	}
+}
+
+// The latency figures taken while the CPU hogs run go to their own rows, and the
+// targets under load are judged against the floors measured under load.
+func TestBusyRows(t *testing.T) {
+	r := newResults()
+	r.setSizes(sizes{})
+	r.add("status", "svcwrap", 3)
+	r.add("floor.exec", refFloor, 1)
+	r.setBusy(true, 2, "2.00 1.00 0.50")
+	r.add("status", "svcwrap", 9)
+	r.add("floor.exec", refFloor, 6)
+	r.add("mem.anon.1", "svcwrap", 1) // not a latency row: nowhere to go under load
+	r.setBusy(false, 0, "")
+	if v, _ := r.median("status", "svcwrap"); v != 3 {
+		t.Errorf("quiet status %v", v)
+	}
+	if v, _ := r.median("status"+busySuffix, "svcwrap"); v != 9 {
+		t.Errorf("busy status %v", v)
+	}
+	if _, ok := r.median("mem.anon.1", "svcwrap"); ok {
+		t.Error("a figure of a non-latency row taken under load landed in the quiet row")
+	}
+	var quiet, busy strings.Builder
+	r.targetTable(&quiet, "")
+	r.targetTable(&busy, busySuffix)
+	if !strings.Contains(quiet.String(), "| `status` | 2.00 × floor 1.00 = 2.00 ms | 3.00 ms | 3.00× | **misses** |") {
+		t.Errorf("quiet targets:\n%s", quiet.String())
+	}
+	if !strings.Contains(busy.String(), "| `status` | 2.00 × floor 6.00 = 12.0 ms | 9.00 ms | 1.50× | meets |") {
+		t.Errorf("targets under load:\n%s", busy.String())
+	}
+	if strings.Contains(busy.String(), "RssAnon") {
+		t.Errorf("targets under load list a non-latency target:\n%s", busy.String())
 	}
 }

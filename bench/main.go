@@ -5,7 +5,10 @@
 // Go exec, one fork+exec of benchd from a minimal Go program) being measured in the
 // same run, interleaved with the measurements.
 //
-//	bench [-quick] [-out FILE] [-svcwrap BIN] [-peers=false]
+//	bench [-quick] [-out FILE] [-svcwrap BIN] [-peers=false] [-load quiet|busy|both]
+//
+// The latency phase runs twice by default: on the machine as it is, then with one
+// CPU hog (a busy loop) per CPU, each with its own floors.
 //
 // It runs under its own child subreaper and leaves no process behind.
 package main
@@ -35,6 +38,7 @@ type bench struct {
 	base    int // first TCP port
 	peers   bool
 	only    string
+	load    string // loadQuiet, loadBusy or loadBoth: which latency phases run
 	hub     *hub
 	results *results
 	log     func(format string, args ...any)
@@ -45,6 +49,9 @@ func (b *bench) id(idx, i int) int   { return idx*1000 + i }
 func (b *bench) port(idx, i int) int { return b.base + idx*300 + i }
 
 func main() {
+	if os.Getenv(hogEnv) != "" {
+		hog() // a CPU hog of the latency phase under load (hog.go)
+	}
 	if os.Getenv(innerEnv) == "" {
 		os.Exit(subreaper())
 	}
@@ -59,9 +66,16 @@ func inner() int {
 		peers  = flag.Bool("peers", true, "measure the peers (runit, supervisord, LSB script) where installed and root")
 		cmdStr = flag.String("cmd", "make bench", "the command line recorded in the report")
 		phases = flag.String("phases", "latency,footprint,scale", "which phases to run (for profiling one of them)")
+		load   = flag.String("load", loadBoth, "the latency phase on a quiet machine ("+loadQuiet+"), with one CPU hog per CPU ("+loadBusy+"), or both, one after the other ("+loadBoth+")")
 	)
 	flag.Parse()
-	b := &bench{quick: *quick, peers: *peers, results: newResults(), only: *phases}
+	switch *load {
+	case loadQuiet, loadBusy, loadBoth:
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -load %q: want %s, %s or %s\n", *load, loadQuiet, loadBusy, loadBoth)
+		return 2
+	}
+	b := &bench{quick: *quick, peers: *peers, results: newResults(), only: *phases, load: *load}
 	b.log = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,9 +38,17 @@ func (b *bench) phases(systems []newSystem) error {
 	z := b.sizes()
 	b.results.setSizes(z)
 	b.results.load[0] = loadavg()
-	if !strings.Contains(b.only, "latency") {
-	} else if err := b.latencyPhase(systems, z); err != nil {
-		return fmt.Errorf("latency phase: %v", err)
+	if strings.Contains(b.only, "latency") {
+		if b.load != loadBusy {
+			if err := b.latencyPhase(systems, z, "latency"); err != nil {
+				return fmt.Errorf("latency phase: %v", err)
+			}
+		}
+		if b.load != loadQuiet {
+			if err := b.busyLatencyPhase(systems, z); err != nil {
+				return fmt.Errorf("latency phase under load: %v", err)
+			}
+		}
 	}
 	if !strings.Contains(b.only, "footprint") {
 	} else if err := b.footprintPhase(systems, z); err != nil {
@@ -93,10 +102,25 @@ func (b *bench) floorSpawn() error {
 	return nil
 }
 
+// busyLatencyPhase is the latency phase again (its own trees, its own floors)
+// while one CPU hog per CPU runs (hog.go); its figures are recorded under
+// busySuffix.
+func (b *bench) busyLatencyPhase(systems []newSystem, z sizes) error {
+	hogs, err := startHogs(runtime.NumCPU())
+	if err != nil {
+		return err
+	}
+	defer hogs.stop()
+	b.results.setBusy(true, len(hogs.cmds), loadavg())
+	defer b.results.setBusy(false, 0, "")
+	b.log("latency under load: %d CPU hogs", len(hogs.cmds))
+	return b.latencyPhase(systems, z, "latency-busy")
+}
+
 // latencyPhase: one service per system; interleaved rounds of start, status,
 // list, stop and the floors; then the respawn of a young daemon.
-func (b *bench) latencyPhase(systems []newSystem, z sizes) error {
-	sys, closeAll, err := b.instantiate("latency", systems, 1)
+func (b *bench) latencyPhase(systems []newSystem, z sizes, tree string) error {
+	sys, closeAll, err := b.instantiate(tree, systems, 1)
 	if err != nil {
 		return err
 	}

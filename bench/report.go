@@ -13,6 +13,7 @@ type row struct {
 	key, title, unit string
 	vals             map[string][]float64
 	notes            map[string]string
+	busy             bool // measured under load: key ends in busySuffix
 }
 
 type results struct {
@@ -21,6 +22,27 @@ type results struct {
 	byKey map[string]*row
 	z     sizes
 	load  [2]string
+	// busy: figures now go to the rows of key+busySuffix (the latency phase
+	// under load); hogs and busyLoad describe that pass for the report.
+	busy     bool
+	hogs     int
+	busyLoad string
+}
+
+// busySuffix marks the key of a figure taken while CPU hogs ran.
+const busySuffix = ".busy"
+
+// latencyKeys are the rows of the latency phase, which -load busy repeats.
+var latencyKeys = []string{"floor.exec", "floor.spawn", "respawn.young", "respawn.young.listen", "status", "list.1", "start", "start.ready", "stop"}
+
+// setBusy sends the figures that follow to the rows under load (or back).
+func (r *results) setBusy(busy bool, hogs int, load string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.busy = busy
+	if busy {
+		r.hogs, r.busyLoad = hogs, load
+	}
 }
 
 const (
@@ -67,12 +89,26 @@ func (r *results) setSizes(z sizes) {
 		r.rows = append(r.rows, rw)
 		r.byKey[d[0]] = rw
 	}
+	for _, k := range latencyKeys {
+		base := r.byKey[k]
+		rw := &row{key: k + busySuffix, title: base.title, unit: base.unit, vals: map[string][]float64{}, notes: map[string]string{}, busy: true}
+		r.rows = append(r.rows, rw)
+		r.byKey[rw.key] = rw
+	}
+}
+
+// keyNow is key, or its row under load while the busy pass runs.
+func (r *results) keyNow(key string) string {
+	if r.busy {
+		return key + busySuffix
+	}
+	return key
 }
 
 func (r *results) add(key, sys string, v float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rw := r.byKey[key]; rw != nil {
+	if rw := r.byKey[r.keyNow(key)]; rw != nil {
 		rw.vals[sys] = append(rw.vals[sys], v)
 	}
 }
@@ -80,9 +116,19 @@ func (r *results) add(key, sys string, v float64) {
 func (r *results) note(key, sys, note string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rw := r.byKey[key]; rw != nil {
+	if rw := r.byKey[r.keyNow(key)]; rw != nil {
 		rw.notes[sys] = note
 	}
+}
+
+// measured reports whether any row of the busy (or quiet) kind has a figure.
+func (r *results) measured(busy bool) bool {
+	for _, rw := range r.rows {
+		if rw.busy == busy && len(rw.vals) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 type stat struct {
@@ -168,9 +214,32 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 	w.WriteString(method)
 	fmt.Fprintf(&w, "Cells: median [min–max]; `×N` after a peer's figure is svcwrap's median divided by the peer's.\n\n")
 	cols := append(append([]string{}, systems...), "reference")
-	fmt.Fprintf(&w, "| measurement | unit | %s |\n", strings.Join(cols, " | "))
-	fmt.Fprintf(&w, "|---|---|%s\n", strings.Repeat("---|", len(cols)))
+	if r.measured(false) {
+		r.table(&w, cols, false)
+		fmt.Fprintf(&w, "\n## Targets: svcwrap's medians against floors of this run\n\n")
+		r.targetTable(&w, "")
+	}
+	if r.measured(true) {
+		fmt.Fprintf(&w, "\n## Latency under load: %d CPU hogs\n\n", r.hogs)
+		fmt.Fprintf(&w, "The latency phase again, in trees of its own, with floors of its own, while %d busy loops (one per CPU, default priority) run; load average %s at its start. "+
+			"Every command, the floors included, then waits for a CPU whenever it wakes up, so every figure grows: "+
+			"compare the ratios to the floors with the quiet tables, not the milliseconds.\n\n", r.hogs, r.busyLoad)
+		r.table(&w, cols, true)
+		fmt.Fprintf(&w, "\n## Targets under load, svcwrap's medians against the floors measured under the same load\n\n")
+		r.targetTable(&w, busySuffix)
+	}
+	w.WriteString("\n")
+	return w.String()
+}
+
+// table prints the rows of one kind (quiet or under load) with a column per system.
+func (r *results) table(w *strings.Builder, cols []string, busy bool) {
+	fmt.Fprintf(w, "| measurement | unit | %s |\n", strings.Join(cols, " | "))
+	fmt.Fprintf(w, "|---|---|%s\n", strings.Repeat("---|", len(cols)))
 	for _, rw := range r.rows {
+		if rw.busy != busy || (busy && len(rw.vals) == 0) {
+			continue
+		}
 		var cells []string
 		sv, haveSv := r.median(rw.key, "svcwrap")
 		for _, c := range cols {
@@ -203,21 +272,27 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 			}
 			cells = append(cells, cell)
 		}
-		fmt.Fprintf(&w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
+		fmt.Fprintf(w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
 	}
+}
 
-	fmt.Fprintf(&w, "\n## Targets: svcwrap's medians against floors of this run\n\n")
-	fmt.Fprintf(&w, "| target | limit | svcwrap | ratio to floor | |\n|---|---|---|---|---|\n")
+// targetTable prints the verdict on each target whose row key+suffix was
+// measured, against the floors of the same kind (suffix "" or busySuffix).
+func (r *results) targetTable(w *strings.Builder, suffix string) {
+	fmt.Fprintf(w, "| target | limit | svcwrap | ratio to floor | |\n|---|---|---|---|---|\n")
 	for _, t := range targets {
-		rw := r.byKey[t.key]
-		v, ok := r.median(t.key, "svcwrap")
+		rw := r.byKey[t.key+suffix]
+		if rw == nil {
+			continue // not a latency figure: measured once, on the quiet machine
+		}
+		v, ok := r.median(t.key+suffix, "svcwrap")
 		if !ok {
-			fmt.Fprintf(&w, "| %s | | not measured | | |\n", t.what)
+			fmt.Fprintf(w, "| %s | | not measured | | |\n", t.what)
 			continue
 		}
 		limit, lim, ratio := t.limit, "", ""
 		if t.floor != "" {
-			f, ok := r.median(t.floor, refFloor)
+			f, ok := r.median(t.floor+suffix, refFloor)
 			if !ok {
 				continue
 			}
@@ -231,10 +306,8 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 		if v > limit {
 			verdict = "**misses**"
 		}
-		fmt.Fprintf(&w, "| %s | %s | %s %s | %s | %s |\n", t.what, lim, num(v), rw.unit, ratio, verdict)
+		fmt.Fprintf(w, "| %s | %s | %s %s | %s | %s |\n", t.what, lim, num(v), rw.unit, ratio, verdict)
 	}
-	w.WriteString("\n")
-	return w.String()
 }
 
 // method is how the figures are taken, printed with every report.
