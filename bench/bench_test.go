@@ -116,3 +116,9 @@ func TestBusyRows(t *testing.T) {
 		t.Errorf("targets under load list a non-latency target:\n%s", busy.String())
 	}
 }
+
+func TestDescribeFS(t *testing.T) {
+	if got := describeFS("/proc/self"); !strings.Contains(got, "/proc/self (proc on /proc") {
+		t.Errorf("describeFS(/proc/self) = %q", got)
+	}
+}
