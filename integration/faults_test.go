@@ -492,3 +492,25 @@ func TestFaultAllRecordsLost(t *testing.T) {
 	waitExit(t, st.Pid, 10*time.Second)
 	noProcs(t, e, "after stop")
 }
+
+// TestTwinServicesNotAdopted: two services with the same DAEMON and the same
+// environment are two daemons: start of the second never takes the first's
+// daemon for a stray of its own (it runs under the first's watchdog).
+func TestTwinServicesNotAdopted(t *testing.T) {
+	e := newEnv(t)
+	e.Script("one", e.Daemon())
+	e.Script("two", e.Daemon())
+	wantCode(t, e.Run("one", "start"), 0)
+	one, _ := supervised(t, e, "one")
+	wantCode(t, e.Run("two", "start"), 0)
+	two, _ := supervised(t, e, "two")
+	if one == two {
+		t.Fatalf("two adopted one's daemon %d", one)
+	}
+	wantCode(t, e.Run("two", "stop"), 0)
+	if !alive(one) {
+		t.Errorf("stop of two stopped one's daemon %d", one)
+	}
+	wantCode(t, e.Run("one", "stop"), 0)
+	noProcs(t, e, "after stop")
+}

@@ -40,8 +40,18 @@ func Argv(mode, name, file string) []string {
 // IsWatchdogOf reports whether cmdline (/proc/PID/cmdline: NUL-separated) is that
 // of a watchdog of service name defined in file, in any mode.
 func IsWatchdogOf(cmdline []byte, name, file string) bool {
+	n, f, ok := WatchdogOf(cmdline)
+	return ok && n == name && f == file
+}
+
+// WatchdogOf says whose watchdog cmdline (/proc/PID/cmdline) is: the service's
+// name and definition file, ok false when it is no watchdog's.
+func WatchdogOf(cmdline []byte) (name, file string, ok bool) {
 	args := bytes.Split(bytes.TrimRight(cmdline, "\x00"), []byte{0})
-	return len(args) == 5 && string(args[1]) == Arg && string(args[3]) == name && string(args[4]) == file
+	if len(args) != 5 || string(args[1]) != Arg {
+		return "", "", false
+	}
+	return string(args[3]), string(args[4]), true
 }
 
 // Control signals, sent to the watchdog through a pidfd.

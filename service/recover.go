@@ -127,7 +127,8 @@ func (s *Service) orphanOf(wd proc.Ref) (proc.Ref, bool) {
 
 // strays are the live daemons of this service that no record names: processes
 // that run DAEMON's program with DAEMON's command line and exactly the service
-// environment, each leading its own process group (as the watchdog spawns them).
+// environment, each leading its own process group (as the watchdog spawns them),
+// and not the child of another service's watchdog.
 // A daemon whose watchdog was killed and whose state file and pidfile were both
 // lost is found only this way; start adopts it rather than start a second one,
 // and stop stops it. Only for daemons that stay in the foreground: a FORKS=yes
@@ -154,6 +155,13 @@ func (s *Service) strays() []proc.Ref {
 		ref, err := proc.Identify(pid)
 		if err != nil || !ref.SameExe(d.Program()) {
 			return true
+		}
+		// Another service's watchdog's child is that service's daemon, however
+		// alike the two definitions are (the same DAEMON and env file).
+		if pc, err := os.ReadFile("/proc/" + strconv.Itoa(st.PPID) + "/cmdline"); err == nil {
+			if n, f, ok := protocol.WatchdogOf(pc); ok && (n != d.Name || f != d.File) {
+				return true
+			}
 		}
 		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 		if err != nil || !bytes.Equal(cmdline, argv) {
