@@ -128,11 +128,16 @@ type RunCmd struct {
 }
 
 func (c RunCmd) Run(env *adminEnv) error {
-	file, err := FindDefinition(env.paths, c.Name)
+	if _, inst := definition.SplitInstance(c.Name); inst != "" {
+		if err := definition.ValidInstance(inst); err != nil {
+			return &lsb.Error{Code: lsb.BadArgs, Err: err} // before any file is touched
+		}
+	}
+	name, file, err := FindDefinition(env.paths, c.Name)
 	if err != nil {
 		return &lsb.Error{Code: lsb.NotConfigured, Err: err}
 	}
-	if code := invoke(c.Name, file, c.Verb); code != 0 {
+	if code := invoke(name, file, c.Verb); code != 0 {
 		return &lsb.Error{Code: lsb.Exit(code), Err: errSilent}
 	}
 	return nil
@@ -147,14 +152,18 @@ func (c CheckCmd) Run(env *adminEnv) error {
 	file, name := c.Target, filepath.Base(c.Target)
 	if !strings.Contains(c.Target, "/") {
 		if _, err := os.Stat(c.Target); err != nil {
-			f, err := FindDefinition(env.paths, c.Target)
+			n, f, err := FindDefinition(env.paths, c.Target)
 			if err != nil {
 				return &lsb.Error{Code: lsb.NotConfigured, Err: err}
 			}
-			file = f
+			name, file = n, f
 		}
 	}
 	def, err := definition.Load(name, file, env.paths)
+	if err == nil && def.IsTemplate && def.Instance == "" {
+		// A template is checked as an instance would be read.
+		def, err = definition.Load(name+"@"+definition.SampleInstance, file, env.paths)
+	}
 	if err != nil {
 		fmt.Fprintln(env.errw, err)
 		return &lsb.Error{Code: lsb.NotConfigured, Err: errSilent}
@@ -187,13 +196,21 @@ type listEntry struct {
 	// Restarts by CHECK or MAX_RSS, and the reason of the last one (health checks).
 	HealthRestarts int    `json:"health_restarts"`
 	LastRestart    string `json:"last_restart,omitempty"`
+	// An instance's template and instance name (NAME is TEMPLATE@INSTANCE); a
+	// template without instances has only Template.
+	Template string `json:"template,omitempty"`
+	Instance string `json:"instance,omitempty"`
 }
 
 func (c ListCmd) Run(env *adminEnv) error {
 	defs := discover(env.paths)
-	entries := make([]listEntry, len(defs))
+	rows := make([][]listEntry, len(defs))
 	ls := definition.NewLister(env.paths)
-	eachParallel(len(defs), func(i int) { entries[i] = listOne(ls, env.paths, defs[i]) })
+	eachParallel(len(defs), func(i int) { rows[i] = listOne(ls, env.paths, defs[i]) })
+	entries := make([]listEntry, 0, len(defs))
+	for _, r := range rows {
+		entries = append(entries, r...)
+	}
 	// One write at the end: tabwriter writes cell by cell (16 syscalls a line).
 	out := bufio.NewWriterSize(env.out, 64<<10)
 	if c.JSON {

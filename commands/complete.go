@@ -36,7 +36,7 @@ func completeVerbs(paths definition.Paths, name string) []string {
 	if name == "" {
 		return out
 	}
-	file, err := FindDefinition(paths, name)
+	name, file, err := FindDefinition(paths, name)
 	if err != nil {
 		return out
 	}

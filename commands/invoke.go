@@ -74,7 +74,23 @@ func RunScript(script string, args []string) int {
 		file = abs
 	}
 	name := filepath.Base(file)
+	// A link to a template called TEMPLATE@INST (or TEMPLATE.INST): the instance
+	// is in the name the script was called by.
+	if inst := instanceIn(trimRcPrefix(filepath.Base(script)), name); inst != "" {
+		name += "@" + inst
+	}
 	return invokeAs(name, file, script, args)
+}
+
+// instanceIn is INST when called is TEMPLATE@INST or TEMPLATE.INST for the
+// template name template, else "".
+func instanceIn(called, template string) string {
+	for _, sep := range []string{"@", "."} {
+		if inst, ok := strings.CutPrefix(called, template+sep); ok {
+			return inst
+		}
+	}
+	return ""
 }
 
 // RunSymlink is symlink mode: /etc/init.d/NAME -> svcwrap, with the definition in
@@ -84,7 +100,11 @@ func RunSymlink(argv0 string, args []string) int {
 	prepare(args)
 	name := ServiceNameFromLink(argv0)
 	paths := definition.PathsFromEnv(os.Getenv)
-	return invokeAs(name, filepath.Join(paths.ConfDir, name), argv0, args)
+	file := filepath.Join(paths.ConfDir, name)
+	if tmpl, _ := definition.SplitInstance(name); tmpl != name {
+		file = filepath.Join(paths.ConfDir, tmpl) // an instance: the template's definition
+	}
+	return invokeAs(name, file, argv0, args)
 }
 
 // trimRcPrefix strips an rc link's S01/K01 prefix from a name.
@@ -122,6 +142,10 @@ func ServiceNameFromLink(path string) string {
 		// Not a symlink at all (a copy or a hard link): strip an rc prefix.
 		name = trimRcPrefix(name)
 	}
+	// openvpn@office -> openvpn -> svcwrap: an instance of the template openvpn.
+	if inst := instanceIn(trimRcPrefix(filepath.Base(path)), name); inst != "" {
+		name += "@" + inst
+	}
 	return name
 }
 
@@ -147,6 +171,13 @@ func invokeAs(name, file, via string, args []string) int {
 		verb = args[0]
 		args = args[1:]
 	}
+	if _, inst := definition.SplitInstance(name); inst != "" {
+		if err := definition.ValidInstance(inst); err != nil {
+			// Before any file is touched: the name makes paths.
+			rep.Failure(name, &lsb.Error{Service: name, Action: verbOr(verb), Code: lsb.BadArgs, Err: err})
+			return int(lsb.BadArgs)
+		}
+	}
 	if code, done := systemdRedirect(rep, name, via, verb, args, paths); done {
 		return code
 	}
@@ -163,16 +194,24 @@ func invokeAs(name, file, via string, args []string) int {
 		rep.Failure(name, e)
 		return int(code)
 	}
-	svc := &service.Service{Def: def, Paths: paths}
 	prog := via
 	if prog == "" {
 		prog = "svcwrap run " + name
 	}
-	err = Dispatch(rep, svc, prog, verb, args)
+	if def.IsTemplate && def.Instance == "" {
+		return runTemplate(rep, def, paths, prog, verb, args)
+	}
+	svc := &service.Service{Def: def, Paths: paths}
+	return report(rep, name, verb, Dispatch(rep, svc, prog, verb, args))
+}
+
+// report prints a verb's failure (a custom command speaks for itself) and
+// returns its exit code.
+func report(rep *lsb.Reporter, name, verb string, err error) int {
 	if err != nil {
 		err = lsb.Wrap(err, name, verbOr(verb))
 		var ce *service.CommandExit
-		if !errors.As(err, &ce) && !errors.Is(err, errSilent) { // a custom command speaks for itself
+		if !errors.As(err, &ce) && !errors.Is(err, errSilent) {
 			rep.Failure(name, err)
 		}
 	}
@@ -229,18 +268,45 @@ func isScript(path string) bool {
 }
 
 // FindDefinition locates the definition of service name: a script-mode file in
-// INITDIR, else CONFDIR/NAME.
-func FindDefinition(paths definition.Paths, name string) (string, error) {
+// INITDIR, else CONFDIR/NAME. An instance, TEMPLATE@INST or TEMPLATE.INST, has its
+// template's definition; the name returned is then TEMPLATE@INST.
+func FindDefinition(paths definition.Paths, name string) (string, string, error) {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
-		return "", fmt.Errorf("%q is not a service name", name)
+		return "", "", fmt.Errorf("%q is not a service name", name)
 	}
+	if file, ok := findFile(paths, name); ok {
+		return name, file, nil // also a link TEMPLATE@INST to the template
+	}
+	if tmpl, inst := definition.SplitInstance(name); inst != "" {
+		if file, ok := findFile(paths, tmpl); ok {
+			return name, file, nil
+		}
+	}
+	for i := strings.IndexByte(name, '.'); i > 0; i = nextDot(name, i) {
+		if file, ok := findFile(paths, name[:i]); ok {
+			return name[:i] + "@" + name[i+1:], file, nil // OpenRC's net.eth1
+		}
+	}
+	return "", "", fmt.Errorf("no service %q: neither %s is a svcwrap script nor does %s exist",
+		name, filepath.Join(paths.InitDir, name), filepath.Join(paths.ConfDir, name))
+}
+
+func nextDot(s string, i int) int {
+	if j := strings.IndexByte(s[i+1:], '.'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
+}
+
+// findFile is the definition file of name, if there is one.
+func findFile(paths definition.Paths, name string) (string, bool) {
 	p := filepath.Join(paths.InitDir, name)
 	if real, err := filepath.EvalSymlinks(p); err == nil && isScript(real) {
-		return real, nil
+		return real, true
 	}
 	c := filepath.Join(paths.ConfDir, name)
 	if _, err := os.Stat(c); err == nil {
-		return c, nil
+		return c, true
 	}
-	return "", fmt.Errorf("no service %q: neither %s is a svcwrap script nor does %s exist", name, p, c)
+	return "", false
 }

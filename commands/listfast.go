@@ -11,9 +11,16 @@ import (
 )
 
 // listOne loads and inspects one service for `list`.
-func listOne(ls *definition.Lister, paths definition.Paths, sd serviceDef) listEntry {
-	e := listEntry{Name: sd.name, Definition: sd.file}
+func listOne(ls *definition.Lister, paths definition.Paths, sd serviceDef) []listEntry {
 	def, err := ls.Load(sd.name, sd.file)
+	if err == nil && def.IsTemplate {
+		return listTemplate(ls, paths, sd, def)
+	}
+	return []listEntry{listEntryOf(paths, sd, def, err)}
+}
+
+func listEntryOf(paths definition.Paths, sd serviceDef, def *definition.Definition, err error) listEntry {
+	e := listEntry{Name: sd.name, Definition: sd.file}
 	if err != nil {
 		e.State, e.Problem = "invalid", strings.SplitN(err.Error(), "\n", 2)[0]
 		if fb, ok := service.Fallback(sd.name, sd.file, paths); ok {
@@ -25,6 +32,28 @@ func listOne(ls *definition.Lister, paths definition.Paths, sd serviceDef) listE
 	e.State = st.State
 	fillFromState(&e, st)
 	return e
+}
+
+// listTemplate is a row for each instance of a template: those INSTANCES
+// selects and those that run. A template without any is one row, state
+// "template".
+func listTemplate(ls *definition.Lister, paths definition.Paths, sd serviceDef, tmpl *definition.Definition) []listEntry {
+	insts, err := instancesFor(tmpl, paths, "status")
+	if err != nil {
+		return []listEntry{{Name: sd.name, Definition: sd.file, State: "invalid", Problem: err.Error(), Template: sd.name}}
+	}
+	if len(insts) == 0 {
+		return []listEntry{{Name: sd.name, Definition: sd.file, State: "template", Template: sd.name}}
+	}
+	out := make([]listEntry, 0, len(insts))
+	for _, inst := range insts {
+		isd := serviceDef{name: sd.name + "@" + inst, file: sd.file}
+		def, err := ls.Load(isd.name, isd.file)
+		e := listEntryOf(paths, isd, def, err)
+		e.Template, e.Instance = sd.name, inst
+		out = append(out, e)
+	}
+	return out
 }
 
 // eachParallel runs fn(0..n-1) on one goroutine per CPU: `list` over many services

@@ -136,14 +136,28 @@ func wantedBy(h *lsb.Header) string {
 //     installed (5) or the definition is broken (6) fails `systemctl start`.
 //   - ExecReload only when RELOAD_SIGNAL or RELOAD_COMMAND is set.
 //   - SYSTEMCTL_SKIP_REDIRECT, so the script never hands the verb back.
+//
+// A template's unit is TEMPLATE@.service: each of its units runs the template's
+// script with the verb and the instance (`/etc/init.d/openvpn start %I`, the
+// Debian script's form), and d is the template read as instance %I, which
+// systemd expands in PIDFile= as in the commands.
 func renderUnit(d *definition.Definition, initPath string) string {
+	verb := func(v string) string {
+		if d.Instance != "" {
+			return v + " " + d.Instance
+		}
+		return v
+	}
 	h := d.Header
 	desc := d.Desc
 	if h != nil && h.ShortDescription != "" {
 		desc = h.ShortDescription
 	}
 	if desc == "" {
-		desc = d.Name
+		desc = d.Template
+	}
+	if d.Instance != "" {
+		desc += " (" + d.Instance + ")"
 	}
 	before, after, wants := unitOrdering(h, d.Name)
 	var b strings.Builder
@@ -176,10 +190,10 @@ func renderUnit(d *definition.Definition, initPath string) string {
 		b.WriteString("RemainAfterExit=no\n")
 	}
 	b.WriteString("Environment=SYSTEMCTL_SKIP_REDIRECT=true\n")
-	fmt.Fprintf(&b, "ExecStart=%s start\n", initPath)
-	fmt.Fprintf(&b, "ExecStop=%s stop\n", initPath)
+	fmt.Fprintf(&b, "ExecStart=%s %s\n", initPath, verb("start"))
+	fmt.Fprintf(&b, "ExecStop=%s %s\n", initPath, verb("stop"))
 	if d.ReloadSignal != 0 || d.ReloadCommand != nil {
-		fmt.Fprintf(&b, "ExecReload=%s reload\n", initPath)
+		fmt.Fprintf(&b, "ExecReload=%s %s\n", initPath, verb("reload"))
 	}
 	if w := wantedBy(h); w != "" {
 		fmt.Fprintf(&b, "\n[Install]\nWantedBy=%s\n", w)
@@ -194,7 +208,7 @@ func (c UnitCmd) Run(env *adminEnv) error {
 	if err := ValidateServiceName(c.Name); err != nil {
 		return &lsb.Error{Action: "unit", Code: lsb.BadArgs, Err: err}
 	}
-	file, err := FindDefinition(env.paths, c.Name)
+	_, file, err := FindDefinition(env.paths, c.Name)
 	if err != nil {
 		return fail(lsb.NotConfigured, err, "")
 	}
@@ -202,6 +216,15 @@ func (c UnitCmd) Run(env *adminEnv) error {
 	if err != nil {
 		fmt.Fprintln(env.errw, err)
 		return fail(lsb.NotConfigured, errors.New("the definition is not valid"), "fix it first (svcwrap check "+c.Name+")")
+	}
+	unitName := c.Name + ".service"
+	if def.IsTemplate && def.Instance == "" {
+		// systemd's template: the instance is %I, expanded by systemd.
+		if def, err = definition.Load(c.Name+"@%I", file, env.paths); err != nil {
+			fmt.Fprintln(env.errw, err)
+			return fail(lsb.NotConfigured, errors.New("the template is not valid"), "fix it first (svcwrap check "+c.Name+")")
+		}
+		unitName = c.Name + "@.service"
 	}
 	initPath := filepath.Join(env.paths.InitDir, c.Name)
 	if _, err := os.Stat(initPath); err != nil {
@@ -214,7 +237,7 @@ func (c UnitCmd) Run(env *adminEnv) error {
 		return err
 	}
 	dir := unitDir()
-	path := filepath.Join(dir, c.Name+".service")
+	path := filepath.Join(dir, unitName)
 	if old, err := os.ReadFile(path); err == nil {
 		if bytes.Equal(old, []byte(text)) {
 			fmt.Fprintf(env.out, "%s: unchanged.\n", path)
@@ -227,7 +250,7 @@ func (c UnitCmd) Run(env *adminEnv) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(fileErrCode(err), err, "")
 	}
-	f, err := os.CreateTemp(dir, "."+c.Name+".service.new-*")
+	f, err := os.CreateTemp(dir, "."+unitName+".new-*")
 	if err != nil {
 		return fail(fileErrCode(err), err, "")
 	}
@@ -251,7 +274,11 @@ func (c UnitCmd) Run(env *adminEnv) error {
 		reloadSystemd(env)
 	}
 	if wantedBy(def.Header) != "" {
-		fmt.Fprintf(env.out, "Enable it at boot with: systemctl enable %s.service\n", c.Name)
+		enable := unitName
+		if def.Instance != "" {
+			enable = c.Name + "@INSTANCE.service, for each INSTANCE"
+		}
+		fmt.Fprintf(env.out, "Enable it at boot with: systemctl enable %s\n", enable)
 	}
 	return nil
 }

@@ -51,6 +51,15 @@ type Definition struct {
 	Desc   string
 	Header *lsb.Header
 
+	// Template is the name of the template a definition of an instance comes from
+	// (TEMPLATE of TEMPLATE@INST), Instance its instance; IsTemplate says the
+	// definition is a template (it uses ${INSTANCE} or sets INSTANCES), loaded
+	// either for an instance or bare (Instance "": for its bare verbs).
+	Template, Instance string
+	IsTemplate         bool
+	Instances          []string // INSTANCES' words (InstanceNames)
+	InstancesAll       []string // INSTANCES_ALL's words: what "all" means
+
 	Argv    []string // DAEMON, split and expanded
 	Path    string   // Argv[0] resolved on the fixed PATH; "" when PathErr is set
 	PathErr error    // the program is not installed (LSB exit 5)
@@ -309,10 +318,30 @@ func (l *loader) parse(data []byte) {
 	} else {
 		d.Header = h
 	}
+	d.Template, d.Instance = SplitInstance(d.Name)
 	f, err := envfile.Parse(d.File, data, nil)
 	if err != nil {
 		l.problems = append(l.problems, syntaxProblem(d.File, err))
 		return
+	}
+	if d.Instance != "" && !l.usesInstance(f) {
+		l.add(0, "", "%s is not a template (its definition uses no ${INSTANCE} and sets no INSTANCES), so it has no instance %s", d.Template, quoteValue(d.Instance))
+		return
+	}
+	if d.Instance != "" || l.usesInstance(f) {
+		// A template: ${INSTANCE} is the instance's name (empty when the
+		// template is loaded bare, for its bare verbs), also in ENV_FILE.
+		d.IsTemplate = true
+		if d.Instance != "" {
+			if err := ValidInstance(d.Instance); err != nil {
+				l.add(0, "", "%v", err)
+				return
+			}
+		}
+		if f, err = envfile.Parse(d.File, data, map[string]string{"INSTANCE": d.Instance}); err != nil {
+			l.problems = append(l.problems, syntaxProblem(d.File, err))
+			return
+		}
 	}
 	// The environment comes first: DAEMON and the other command lines expand
 	// ${VAR} from it, and ENV_FILE names the files to load.
@@ -347,13 +376,20 @@ func (l *loader) loadEnv(f *envfile.File) map[string]string {
 			d.EnvFiles = append(d.EnvFiles, p)
 		}
 	} else {
+		// An instance's env files: the template's, then its own (the later wins).
+		names := []string{d.Template}
+		if d.Instance != "" {
+			names = append(names, d.Name)
+		}
 		for _, dir := range l.paths.Defaults {
-			p := filepath.Join(dir, d.Name)
-			if l.ls != nil && !l.ls.mayHave(dir, d.Name) {
-				continue
-			}
-			if _, err := os.Stat(p); err == nil {
-				d.EnvFiles = append(d.EnvFiles, p)
+			for _, name := range names {
+				p := filepath.Join(dir, name)
+				if l.ls != nil && !l.ls.mayHave(dir, name) {
+					continue
+				}
+				if _, err := os.Stat(p); err == nil {
+					d.EnvFiles = append(d.EnvFiles, p)
+				}
 			}
 		}
 	}
@@ -365,6 +401,10 @@ func (l *loader) loadEnv(f *envfile.File) map[string]string {
 		order = append(order, k)
 	}
 	vars := map[string]string{}
+	if d.IsTemplate {
+		vars["INSTANCE"] = d.Instance
+		order = append(order, "INSTANCE")
+	}
 	for _, p := range d.EnvFiles {
 		data, prob := safefile.ReadConfig(p, l.cache())
 		if prob != nil {
@@ -395,6 +435,20 @@ func (l *loader) loadEnv(f *envfile.File) map[string]string {
 		d.Env = append(d.Env, k+"="+all[k])
 	}
 	return vars
+}
+
+// usesInstance reports whether a definition is a template: one of its values
+// refers to ${INSTANCE}, or it sets INSTANCES.
+func (l *loader) usesInstance(f *envfile.File) bool {
+	if _, ok := f.Lookup("INSTANCES"); ok {
+		return true
+	}
+	for _, refs := range f.Refs {
+		if slices.Contains(refs, "INSTANCE") {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeMaps(a, b map[string]string) map[string]string {

@@ -180,6 +180,10 @@ func init() {
 				l.def.conditionAt = l.def.File + ":" + strconv.Itoa(v.Line)
 				return err
 			}},
+		{Name: "INSTANCES", DocDef: "all", Doc: "a template's instances for its bare verbs: names, globs of files (NAME from FILE.EXT), all, none",
+			parse: func(l *loader, v envfile.Var) error { l.def.Instances = strings.Fields(v.Value); return nil }},
+		{Name: "INSTANCES_ALL", DocDef: "none", Doc: "what all means in INSTANCES: names and globs of files",
+			parse: func(l *loader, v envfile.Var) error { l.def.InstancesAll = strings.Fields(v.Value); return nil }},
 		{Name: "COMMAND_", Doc: "custom verb: run this command line as USER with the service environment",
 			parse: (*loader).verb},
 		{Name: "SIGNAL_", Doc: "custom verb: send this signal to the daemon",
@@ -299,6 +303,7 @@ func (l *loader) defaults() {
 	d.PidFile = filepath.Join(l.paths.PidDir, d.Name+".pid")
 	d.Log = filepath.Join(l.paths.LogDir, d.Name+".log")
 	d.Enabled = true
+	d.Instances = []string{"all"}
 }
 
 // descOf is the DESC a Short-Description gives. Many say what the script does

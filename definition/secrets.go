@@ -20,7 +20,7 @@ import (
 func (l *loader) findSecrets(data []byte, env map[string]string) {
 	markers := make(map[string]string, len(env))
 	for k, v := range env {
-		if v != "" { // an empty value hides nothing
+		if v != "" && k != "INSTANCE" { // an empty value hides nothing; an instance's name is no secret
 			markers[k] = "\x00" + k + "\x00"
 		}
 	}

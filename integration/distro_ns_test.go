@@ -377,3 +377,42 @@ func TestSystemdRedirectRealPath(t *testing.T) {
 	}
 	noProcs(t, e, "after redirected starts")
 }
+
+// TestDebianToolsTemplate: the template is the init script that update-rc.d
+// and insserv register; an instance link (/etc/init.d/vpn@b -> vpn) is skipped
+// by insserv ("a symlink to another script") and gets no rc links of its own;
+// the template's rc link starts the instances INSTANCES selects, `service` runs
+// one instance by its link, and the template's stop stops every one that runs.
+func TestDebianToolsTemplate(t *testing.T) {
+	e := newEnv(t)
+	h := newNSHost(t, e)
+	e.Script("vpn", e.Daemon()+"\nINSTANCES=a\n", svcMarker("vpn"))
+	if err := os.Symlink("vpn", e.InitScript("vpn@b")); err != nil {
+		t.Fatal(err)
+	}
+	h.stopAll("vpn")
+	wantCode(t, h.run("-", "update-rc.d", "vpn", "defaults"), 0)
+	h.wantLinks(t, "vpn", "S")
+	if l := h.links("vpn@b"); len(l) != 0 {
+		t.Errorf("the instance link got rc links of its own: %v", l)
+	}
+	if r := h.run("-", "insserv", "-v", "vpn@b"); !strings.Contains(r.Output(), "symlink to another script, skipped") {
+		t.Errorf("insserv on an instance link: %s", r)
+	}
+	var slink string
+	for _, l := range h.links("vpn") {
+		if strings.HasPrefix(l, "rc2.d/S") {
+			slink = filepath.Join("/etc", l)
+		}
+	}
+	wantCode(t, h.run("-", slink, "start"), 0)
+	a := pidFromFile(t, filepath.Join(e.Root, "run", "vpn@a.pid"))
+	wantCode(t, h.run("-", "service", "vpn@b", "start"), 0)
+	b := pidFromFile(t, filepath.Join(e.Root, "run", "vpn@b.pid"))
+	if r := h.run("-", "service", "vpn", "status"); r.Code != 0 || strings.Count(r.Stdout, "running") != 2 {
+		t.Errorf("service vpn status: %s", r)
+	}
+	wantCode(t, h.run("-", "service", "vpn", "stop"), 0)
+	waitExit(t, a, 10*time.Second)
+	waitExit(t, b, 10*time.Second)
+}

@@ -881,6 +881,8 @@ type ListEntry struct {
 	Respawns    int    `json:"respawns"`
 	LastExit    string `json:"last_exit"`
 	Definition  string `json:"definition"`
+	Template    string `json:"template"`
+	Instance    string `json:"instance"`
 }
 
 // ListE runs `svcwrap list --json` and decodes it.
