@@ -33,9 +33,15 @@ func runTemplate(rep *lsb.Reporter, tmpl *definition.Definition, paths definitio
 		return code
 	case "start", "stop", "restart", "try-restart", "condrestart", "reload", "force-reload", "status":
 	default:
+		// A custom verb (or signal) acts on instances named after it, as
+		// Debian's openvpn takes `soft-restart VPN...`: each argument must be an
+		// instance INSTANCES selects or one that runs.
+		if len(args) > 0 && allKnown(tmpl, paths, args) {
+			return eachInstance(rep, tmpl, paths, prog, verb, args)
+		}
 		err := &lsb.Error{Service: name, Action: verbOr(verb), Code: lsb.BadArgs,
-			Err:  fmt.Errorf("%s is a template: %s acts on one instance", name, shortQuote(verb)),
-			Hint: "run " + prog + "@INSTANCE " + verb + " (or svcwrap run " + name + "@INSTANCE " + verb + ")"}
+			Err:  fmt.Errorf("%s is a template: %s acts on instances", name, shortQuote(verb)),
+			Hint: "name them: " + prog + " " + verb + " INSTANCE... (or " + prog + "@INSTANCE " + verb + ", svcwrap run " + name + "@INSTANCE " + verb + ")"}
 		rep.Failure(name, err)
 		return int(lsb.BadArgs)
 	}
@@ -61,13 +67,23 @@ func runTemplate(rep *lsb.Reporter, tmpl *definition.Definition, paths definitio
 		}
 		return 0
 	}
-	code, running := 0, 0
+	return eachInstance(rep, tmpl, paths, prog, verb, insts)
+}
+
+// eachInstance runs verb on each instance, a line each. The exit status is the
+// first failure's; status's is 0 when every instance runs, 3 when none does, else
+// 1. A disabled instance that does not run (ENABLED, CONDITION: postgresql's
+// start.conf "manual") is not counted: nobody meant it to run.
+func eachInstance(rep *lsb.Reporter, tmpl *definition.Definition, paths definition.Paths, prog, verb string, insts []string) int {
+	name := tmpl.Template
+	code, running, counted := 0, 0, 0
 	for _, inst := range insts {
 		full := name + "@" + inst
 		def, err := definition.Load(full, tmpl.File, paths)
 		if err != nil {
 			rep.Failure(full, &lsb.Error{Service: full, Action: verb, Code: lsb.NotConfigured, Err: err})
 			code = firstFailure(code, int(lsb.NotConfigured))
+			counted++
 			continue
 		}
 		svc := &service.Service{Def: def, Paths: paths}
@@ -76,13 +92,19 @@ func runTemplate(rep *lsb.Reporter, tmpl *definition.Definition, paths definitio
 			if c == 0 {
 				running++
 			}
+			if c == 0 || def.Startable() == "" {
+				counted++
+			}
 			continue
 		}
 		code = firstFailure(code, c)
 	}
 	if verb == "status" {
 		switch running {
-		case len(insts):
+		case counted:
+			if counted == 0 {
+				return int(lsb.Stopped)
+			}
 			return 0
 		case 0:
 			return int(lsb.Stopped)
@@ -90,6 +112,20 @@ func runTemplate(rep *lsb.Reporter, tmpl *definition.Definition, paths definitio
 		return int(lsb.DeadPidfile)
 	}
 	return code
+}
+
+// allKnown: every name is an instance INSTANCES selects or one that runs.
+func allKnown(tmpl *definition.Definition, paths definition.Paths, names []string) bool {
+	known, err := instancesFor(tmpl, paths, "status")
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if definition.ValidInstance(n) != nil || !slices.Contains(known, n) {
+			return false
+		}
+	}
+	return true
 }
 
 func firstFailure(code, c int) int {

@@ -58,9 +58,16 @@ func TestInstances(t *testing.T) {
 			t.Errorf("vpn@%s greet: %s; want %q", inst, r, want)
 		}
 	}
-	// A custom verb needs an instance.
+	// A custom verb needs instances: named after it (Debian's openvpn
+	// soft-restart VPN...), each one INSTANCES selects or that runs.
 	if r := e.Run("vpn", "greet"); r.Code != 2 || !strings.Contains(r.Stderr, "vpn@INSTANCE greet") {
 		t.Errorf("greet on the bare template: %s; want exit 2 and the way to name an instance", r)
+	}
+	if r := e.Run("vpn", "greet", "a", "b"); r.Code != 0 || !strings.Contains(r.Stdout, "a template") || !strings.Contains(r.Stdout, "b own") {
+		t.Errorf("greet a b: %s", r)
+	}
+	if r := e.Run("vpn", "greet", "a", "nosuch"); r.Code != 2 {
+		t.Errorf("greet of an instance that is neither selected nor running: %s", r)
 	}
 
 	// kill -9 of one instance: it respawns, the other is untouched.
