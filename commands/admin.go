@@ -200,6 +200,8 @@ type listEntry struct {
 	// template without instances has only Template.
 	Template string `json:"template,omitempty"`
 	Instance string `json:"instance,omitempty"`
+	// StatusText is the daemon's own STATUS= (READY=notify).
+	StatusText string `json:"status_text,omitempty"`
 }
 
 func (c ListCmd) Run(env *adminEnv) error {

@@ -39,6 +39,9 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths definition.Pat
 func fillFromState(e *listEntry, st service.Status) {
 	e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.PID, st.WatchdogPID, st.Respawns, st.LastExit
 	e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
+	if st.PID != 0 {
+		e.StatusText = st.Text
+	}
 	if !st.Started.IsZero() && st.PID != 0 {
 		e.Started = st.Started.Format(time.RFC3339)
 	}

@@ -94,6 +94,8 @@ type Definition struct {
 	StartTimeout time.Duration
 	Ready        *probe.Probe
 	ReadyArgv    []string // READY exec
+	NotifyAll    bool          // NOTIFY_ACCESS=all
+	WatchdogSec  time.Duration // WATCHDOG_SEC
 	Check        *probe.Probe
 	CheckArgv    []string // CHECK exec
 	CheckEvery   time.Duration

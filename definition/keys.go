@@ -98,7 +98,24 @@ func init() {
 		{Name: "READY", DocDef: "none", Doc: "probe that must pass before start returns",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Ready, l.def.ReadyArgv, err = l.probe(v); return }},
 		{Name: "CHECK", DocDef: "none", Doc: "health probe, run every CHECK_INTERVAL",
-			parse: func(l *loader, v envfile.Var) (err error) { l.def.Check, l.def.CheckArgv, err = l.probe(v); return }},
+			parse: func(l *loader, v envfile.Var) (err error) {
+				if l.def.Check, l.def.CheckArgv, err = l.probe(v); err == nil && l.def.Check.Announced() {
+					l.def.Check = nil
+					return fmt.Errorf("%s is for READY only: a health check is a probe (tcp, unix, http, exec); the daemon's keepalive is WATCHDOG_SEC", v.Value)
+				}
+				return err
+			}},
+		{Name: "NOTIFY_ACCESS", Default: "main", Doc: "READY=notify: whose notifications count: main (the daemon's PID) or all (its process group)",
+			parse: func(l *loader, v envfile.Var) error {
+				switch v.Value {
+				case "main", "all":
+					l.def.NotifyAll = v.Value == "all"
+					return nil
+				}
+				return fmt.Errorf("%q is not main or all", v.Value)
+			}},
+		{Name: "WATCHDOG_SEC", Default: "0", Doc: "READY=notify: the daemon sends WATCHDOG=1 at least this often once ready (WATCHDOG_USEC), or it is restarted; 0 is off",
+			parse: duration(func(d *Definition) *time.Duration { return &d.WatchdogSec }, 0, "")},
 		{Name: "CHECK_INTERVAL", Default: "30s", Doc: "time between two checks and MAX_RSS samples (at least 100ms)",
 			parse: duration(func(d *Definition) *time.Duration { return &d.CheckEvery }, 100*time.Millisecond, "is too short (at least 100ms)")},
 		{Name: "CHECK_TIMEOUT", Default: "5s", Doc: "bound on one check",
@@ -371,6 +388,18 @@ func (l *loader) crossChecks() {
 		if vb := d.Verb(d.Guard); vb == nil || vb.Kind != VerbCommand {
 			l.add(l.lines["GUARD"], "GUARD", "%q is not a COMMAND_ verb of this definition; define COMMAND_%s or name one that exists", d.Guard, strings.ReplaceAll(d.Guard, "-", "_"))
 		}
+	}
+	if line, ok := l.lines["WATCHDOG_SEC"]; ok && d.WatchdogSec > 0 && (d.Ready == nil || d.Ready.Kind != "notify") {
+		l.add(line, "WATCHDOG_SEC", "needs READY=notify: the keepalives come on NOTIFY_SOCKET")
+	}
+	if line, ok := l.lines["NOTIFY_ACCESS"]; ok && (d.Ready == nil || d.Ready.Kind != "notify") {
+		l.add(line, "NOTIFY_ACCESS", "has no effect without READY=notify")
+	}
+	if d.Ready != nil && d.Ready.Announced() && d.Forks {
+		l.add(l.lines["READY"], "READY", "READY=%s needs a daemon that stays in the foreground (FORKS=no): a forked daemon's announcements would come from a process svcwrap does not know yet", d.Ready)
+	}
+	if d.WatchdogSec > 0 && d.Respawn == RespawnNo {
+		l.add(l.lines["WATCHDOG_SEC"], "WATCHDOG_SEC", "has no effect with RESPAWN=no (no watchdog runs to listen)")
 	}
 	if d.StartWait > d.StartTimeout {
 		l.add(0, "START_WAIT", "%v is longer than START_TIMEOUT %v", d.StartWait, d.StartTimeout)

@@ -20,6 +20,10 @@ func TestParseProbe(t *testing.T) {
 		{"http http://127.0.0.1:8080/health", probe.Probe{Kind: "http", Target: "http://127.0.0.1:8080/health"}},
 		{"Http HTTP://example.com:443/x?y=1", probe.Probe{Kind: "http", Target: "HTTP://example.com:443/x?y=1"}},
 		{"exec /usr/bin/app --ping 'a b'", probe.Probe{Kind: "exec", Target: "/usr/bin/app --ping 'a b'"}},
+		{"notify", probe.Probe{Kind: "notify"}},
+		{" NOTIFY ", probe.Probe{Kind: "notify"}},
+		{"fd:3", probe.Probe{Kind: "fd", Target: "3"}},
+		{"fd:255", probe.Probe{Kind: "fd", Target: "255"}},
 	}
 	for _, tt := range good {
 		p, err := ParseProbe(tt.in)
@@ -32,7 +36,7 @@ func TestParseProbe(t *testing.T) {
 	}
 
 	const (
-		hintKinds = " (use tcp HOST:PORT, unix PATH, http URL or exec COMMAND)"
+		hintKinds = " (use tcp HOST:PORT, unix PATH, http URL, exec COMMAND, or for READY notify or fd:N)"
 		hintTCP   = " (use tcp HOST:PORT, like tcp 127.0.0.1:8080)"
 		hintUnix  = " (use unix PATH with an absolute PATH, like unix /run/app.sock)"
 		hintHTTP  = " (use http URL, like http http://127.0.0.1:8080/health)"
@@ -42,6 +46,11 @@ func TestParseProbe(t *testing.T) {
 		{"", "empty value" + hintKinds},
 		{"   ", "empty value" + hintKinds},
 		{"ftp x", `"ftp x": unknown probe kind "ftp"` + hintKinds},
+		{"notify x", `"notify x": notify takes nothing after it (use READY=notify)`},
+		{"fd:2", `"fd:2": fd:2 is not a descriptor from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr; use fd:3)`},
+		{"fd:x", `"fd:x": fd:x is not a descriptor from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr; use fd:3)`},
+		{"fd:3 y", `"fd:3 y": fd:3 takes nothing after it (use READY=fd:3)`},
+		{"fd:256", `"fd:256": fd:256 is not a descriptor from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr; use fd:3)`},
 		{"https https://x/", `"https https://x/": unknown probe kind "https"` + hintKinds},
 		{"tcp", `"tcp": missing HOST:PORT` + hintTCP},
 		{"tcp 127.0.0.1", `"tcp 127.0.0.1": "127.0.0.1" is not HOST:PORT` + hintTCP},

@@ -632,7 +632,7 @@ func ParseBool(s string) (bool, error) {
 	return false, badValue(s, "not a yes/no value", "use yes or no; true/false, on/off and 1/0 work too")
 }
 
-const probeHint = "use tcp HOST:PORT, unix PATH, http URL or exec COMMAND"
+const probeHint = "use tcp HOST:PORT, unix PATH, http URL, exec COMMAND, or for READY notify or fd:N"
 
 // maxSocketPath is the longest path a unix socket address can hold (sun_path less its NUL).
 const maxSocketPath = 107
@@ -653,7 +653,22 @@ func ParseProbe(s string) (probe.Probe, error) {
 	}
 	p := probe.Probe{Kind: strings.ToLower(kind), Target: target}
 	var problem, hint string
+	if n, ok := strings.CutPrefix(p.Kind, "fd:"); ok {
+		// s6's notification-fd: the daemon writes a newline on fd N when ready.
+		p = probe.Probe{Kind: "fd", Target: n}
+		if fd, err := strconv.Atoi(n); err != nil || !isDigits(n) || fd < 3 || fd > 255 {
+			return probe.Probe{}, badValue(s, "fd:"+n+" is not a descriptor from 3 to 255", "0, 1 and 2 are stdin, stdout and stderr; use fd:3")
+		}
+		if target != "" {
+			return probe.Probe{}, badValue(s, "fd:"+n+" takes nothing after it", "use READY=fd:"+n)
+		}
+		return p, nil
+	}
 	switch upperASCII(kind) {
+	case "NOTIFY":
+		if target != "" {
+			problem, hint = "notify takes nothing after it", "use READY=notify"
+		}
 	case "TCP":
 		problem, hint = checkTCPTarget(target), "use tcp HOST:PORT, like tcp 127.0.0.1:8080"
 	case "UNIX":

@@ -883,6 +883,8 @@ type ListEntry struct {
 	Definition  string `json:"definition"`
 	Template    string `json:"template"`
 	Instance    string `json:"instance"`
+	StatusText  string `json:"status_text"`
+	LastRestart string `json:"last_restart"`
 }
 
 // ListE runs `svcwrap list --json` and decodes it.

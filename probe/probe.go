@@ -17,14 +17,24 @@ import (
 
 // Probe is a readiness or health probe.
 type Probe struct {
-	Kind   string // "tcp", "unix", "http" or "exec"
-	Target string // "127.0.0.1:8080", "/run/x.sock", "http://127.0.0.1:8080/health", or a command line
+	Kind   string // "tcp", "unix", "http", "exec"; READY only: "notify" and "fd"
+	Target string // "127.0.0.1:8080", "/run/x.sock", "http://127.0.0.1:8080/health", a command line; fd: the number
 }
 
 // String gives the probe as written in a definition; definition.ParseProbe reads it back.
 func (p Probe) String() string {
+	switch p.Kind {
+	case "notify":
+		return "notify"
+	case "fd":
+		return "fd:" + p.Target
+	}
 	return p.Kind + " " + p.Target
 }
+
+// Announced reports whether the daemon says itself that it is ready (READY=notify,
+// READY=fd:N) rather than being probed: the watchdog listens, nobody polls.
+func (p Probe) Announced() bool { return p.Kind == "notify" || p.Kind == "fd" }
 
 // probeDefaultTimeout bounds a Check whose context has no deadline.
 const probeDefaultTimeout = 5 * time.Second
@@ -51,6 +61,8 @@ func (p Probe) Check(ctx context.Context) error {
 		err = p.checkHTTP(ctx)
 	case "exec":
 		return errors.New("exec probes are run by the caller")
+	case "notify", "fd":
+		return errors.New("the daemon announces its readiness itself: nothing to probe")
 	default:
 		return fmt.Errorf("unknown probe kind %q", p.Kind)
 	}

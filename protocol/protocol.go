@@ -79,6 +79,9 @@ func (f Files) Lock(name string) string { return filepath.Join(f.Dir, name+".loc
 // State is NAME.state, the state file.
 func (f Files) State(name string) string { return filepath.Join(f.Dir, name+".state") }
 
+// Notify is NAME.notify, the NOTIFY_SOCKET of a READY=notify service.
+func (f Files) Notify(name string) string { return filepath.Join(f.Dir, name+".notify") }
+
 // WatchdogLock is NAME.wd.lock, held by the watchdog for its whole life.
 func (f Files) WatchdogLock(name string) string { return filepath.Join(f.Dir, name+".wd.lock") }
 

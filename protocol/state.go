@@ -46,9 +46,15 @@ type State struct {
 	Reason       string    `json:"reason,omitempty"`    // why it is stopped or failed
 	// HealthRestarts counts restarts of a daemon that was still running (CHECK or
 	// MAX_RSS); LastRestart is the reason of the last one.
-	HealthRestarts int       `json:"health_restarts,omitempty"`
-	LastRestart    string    `json:"last_restart,omitempty"`
-	Updated        time.Time `json:"updated"`
+	HealthRestarts int    `json:"health_restarts,omitempty"`
+	LastRestart    string `json:"last_restart,omitempty"`
+	// READY=notify: the daemon's last STATUS=, how many READY=1 the current
+	// daemon sent (a reload waits for one more), and whether it said RELOADING=1
+	// since the last.
+	NotifyStatus string    `json:"status_text,omitempty"`
+	Readies      int       `json:"readies,omitempty"`
+	Reloading    bool      `json:"reloading,omitempty"`
+	Updated      time.Time `json:"updated"`
 }
 
 // ErrCorrupt marks a state file that exists but cannot be decoded.

@@ -204,18 +204,41 @@ func (s *Service) Reload(out io.Writer) error {
 			return err
 		}
 	}
-	if err := s.watchReload(h); err != nil {
+	if err := s.watchReload(h, cur.Readies); err != nil {
 		return lsb.Errorf(lsb.Failed, "%v%s", err, s.logTail(logAt))
 	}
 	return nil
 }
 
-// watchReload waits for the reloaded daemon h to be ready again: until READY
-// passes (bounded by START_TIMEOUT), or a second without READY; it fails when the
-// daemon dies meanwhile.
-func (s *Service) watchReload(h *proc.Handle) error {
+// watchReload waits for the reloaded daemon h to be ready again: with
+// READY=notify, until it sends READY=1 once more than the readies it had sent
+// before (RELOADING=1 may come first); else until READY passes (bounded by
+// START_TIMEOUT), or a second without READY. It fails when the daemon dies
+// meanwhile, or never confirms.
+func (s *Service) watchReload(h *proc.Handle, readies int) error {
 	d := s.Def
 	died := fmt.Errorf("the daemon (pid %d) died from the reload; its watchdog respawns it with the configuration as it is", h.Ref.PID)
+	if d.Ready != nil && d.Ready.Announced() {
+		if d.Ready.Kind != "notify" {
+			return nil // fd:N says ready once, at start
+		}
+		// No event reaches the CLI: the state file is polled, with a growing
+		// interval, bounded by START_TIMEOUT.
+		began := time.Now()
+		deadline := began.Add(d.StartTimeout)
+		for {
+			if st, err := s.files().ReadState(d.Name); err == nil && st != nil && st.Daemon.PID == h.Ref.PID && st.Readies > readies {
+				return nil
+			}
+			wait := min(probe.Interval(time.Since(began)), 50*time.Millisecond)
+			if exited, _ := h.Wait(time.Now().Add(wait)); exited {
+				return died
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the daemon (pid %d) did not confirm the reload with READY=1 within START_TIMEOUT %v (READY=notify)", h.Ref.PID, d.StartTimeout)
+			}
+		}
+	}
 	if d.Ready == nil {
 		if exited, _ := h.Wait(time.Now().Add(time.Second)); exited {
 			return died

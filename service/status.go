@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,9 +30,13 @@ type Status struct {
 	// HealthRestarts and LastRestart: restarts by CHECK or MAX_RSS, and the last reason.
 	HealthRestarts int
 	LastRestart    string
-	daemon         proc.Ref
-	lost           bool // no usable state file: judged from the pidfile and /proc
-	watchdog       proc.Ref
+	// Text is the daemon's own STATUS= (READY=notify); Readies counts its
+	// READY=1 (a reload waits for one more).
+	Text     string
+	Readies  int
+	daemon   proc.Ref
+	lost     bool // no usable state file: judged from the pidfile and /proc
+	watchdog proc.Ref
 }
 
 // Alive reports a daemon that runs (whether or not it is supervised).
@@ -73,6 +78,7 @@ func (s *Service) inspect() Status {
 	}
 	out.Respawns, out.LastExit, out.Reason = st.Respawns, st.LastExit, st.Reason
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
+	out.Text, out.Readies = st.NotifyStatus, st.Readies
 	if st.Watchdog.Alive() {
 		out.watchdog, out.WatchdogPID = st.Watchdog, st.Watchdog.PID
 	}
@@ -263,6 +269,9 @@ func (s Status) Line() string {
 	}
 	if s.Reason != "" {
 		line += ": " + s.Reason
+	}
+	if s.Text != "" && s.PID != 0 {
+		line += ": " + strconv.Quote(s.Text) // the daemon's own words: quoted, never raw
 	}
 	return line
 }

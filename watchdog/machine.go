@@ -10,6 +10,7 @@ import (
 
 	"svcwrap/definition"
 	"svcwrap/lsb"
+	"svcwrap/notify"
 	"svcwrap/proc"
 	"svcwrap/protocol"
 )
@@ -94,6 +95,16 @@ type (
 		msg string
 		err error
 	}
+	// evNotify: a notification (READY=notify: a datagram on NOTIFY_SOCKET from
+	// pid, of process group pgid; READY=fd:N: the daemon's notification fd). err:
+	// it counts for nothing. main: the process MAINPID names, and its group.
+	evNotify struct {
+		pid, pgid int
+		msg       notify.Msg
+		err       error
+		main      proc.Ref
+		mainPgid  int
+	}
 )
 
 // job is what a stop job stops: PRE_STOP and STOP_COMMAND first when the daemon
@@ -162,6 +173,13 @@ type machine struct {
 	respawned []time.Time   // respawn times within RESPAWN_LIMIT's window
 	upEvent   string        // logged once a respawned daemon runs: "respawned daemon (pid N) after ..."
 
+	// READY=notify and READY=fd:N (announced readiness).
+	group       int       // the process group of the current daemon (MAINPID may move its main process)
+	notified    bool      // the current daemon said READY=1
+	readyBy     time.Time // probing: START_TIMEOUT (EXTEND_TIMEOUT_USEC may move it)
+	keepaliveBy time.Time // running: WATCHDOG_SEC's next keepalive is due
+	loggedOnce  map[string]bool
+
 	nextCheck  time.Time // running: the next CHECK/MAX_RSS sample
 	checking   bool      // a CHECK probe of the current daemon runs
 	checkFails int       // consecutive CHECK failures
@@ -189,13 +207,25 @@ func (m *machine) due() time.Time {
 		return m.settleAt
 	case stBackoff:
 		return m.respawnAt
-	case stRunning:
-		if m.def.Check != nil || m.def.MaxRSS > 0 {
-			return m.nextCheck
+	case stProbing:
+		if m.announced() {
+			return m.readyBy
 		}
+	case stRunning:
+		var due time.Time
+		if m.def.Check != nil || m.def.MaxRSS > 0 {
+			due = m.nextCheck
+		}
+		if !m.keepaliveBy.IsZero() && (due.IsZero() || m.keepaliveBy.Before(due)) {
+			due = m.keepaliveBy
+		}
+		return due
 	}
 	return time.Time{}
 }
+
+// announced: the daemon says itself when it is ready (READY=notify, fd:N).
+func (m *machine) announced() bool { return m.def.Ready != nil && m.def.Ready.Announced() }
 
 // handle is the one transition function.
 func (m *machine) handle(ev any) {
@@ -242,6 +272,8 @@ func (m *machine) handle(ev any) {
 			m.rotating = true
 			m.fx.rotate()
 		}
+	case evNotify:
+		m.onNotify(ev)
 	case evRotated:
 		m.rotating = false
 		if ev.err != nil {
@@ -260,8 +292,19 @@ func (m *machine) onTimer() {
 		m.settled()
 	case stBackoff:
 		m.respawn()
+	case stProbing:
+		if m.announced() && !m.fx.now().Before(m.readyBy) {
+			m.notReady(fmt.Sprintf("not ready within START_TIMEOUT %v: no READY=1 from the daemon (READY=%s)", m.def.StartTimeout, m.def.Ready))
+		}
 	case stRunning:
-		m.healthTick()
+		now := m.fx.now()
+		if !m.keepaliveBy.IsZero() && !now.Before(m.keepaliveBy) {
+			m.healthRestart(fmt.Sprintf("watchdog timeout: no WATCHDOG=1 within WATCHDOG_SEC %v", m.def.WatchdogSec))
+			return
+		}
+		if (m.def.Check != nil || m.def.MaxRSS > 0) && !now.Before(m.nextCheck) {
+			m.healthTick()
+		}
 	}
 }
 
@@ -282,6 +325,8 @@ func (m *machine) adopt(old *protocol.State) bool {
 	}
 	m.st.Daemon, m.st.Started, m.st.Respawns, m.st.LastExit = old.Daemon, old.Started, old.Respawns, old.LastExit
 	m.st.HealthRestarts, m.st.LastRestart = old.HealthRestarts, old.LastRestart
+	m.st.NotifyStatus, m.st.Readies = old.NotifyStatus, old.Readies
+	m.group, m.notified = old.Daemon.PID, true // it ran before: ready long ago
 	m.fx.repair(old.Daemon) // a daemon found without a record may have no pidfile naming it
 	m.enterRunning()
 	m.fx.logEvent(fmt.Sprintf("adopted running daemon (pid %d)", old.Daemon.PID))
@@ -313,6 +358,7 @@ func (m *machine) spawnNow() {
 		return
 	}
 	m.st.Daemon, m.st.Started = ref, now
+	m.group, m.notified, m.st.Readies, m.st.Reloading = ref.PID, false, 0, false
 	m.fx.writePidfile(ref.PID)
 	m.daemonUp()
 }
@@ -330,6 +376,14 @@ func (m *machine) daemonUp() {
 	}
 	m.st.Reason = ""
 	m.fx.logEvent(fmt.Sprintf(m.upEvent, m.st.Daemon.PID))
+	if m.def.Ready != nil {
+		// Readiness is awaited after every respawn too: status says starting
+		// until READY passes, and a daemon that never gets ready is a failed
+		// start (notReady).
+		m.startedAt = m.st.Started
+		m.settled()
+		return
+	}
 	m.up()
 }
 
@@ -360,7 +414,7 @@ func (m *machine) running() {
 func (m *machine) enter(s state) {
 	m.state = s
 	switch {
-	case s <= stPostStart && m.waiting:
+	case s <= stPostStart && m.waiting, s == stProbing:
 		m.st.Phase = protocol.PhaseStarting
 	case s == stRunning || s == stPostStart:
 		m.st.Phase = protocol.PhaseRunning
@@ -379,12 +433,16 @@ func (m *machine) enter(s state) {
 func (m *machine) enterRunning() {
 	m.checking, m.checkFails = false, 0
 	m.nextCheck = m.fx.now().Add(m.def.CheckEvery)
+	m.keepaliveBy = time.Time{}
+	if m.def.WatchdogSec > 0 {
+		m.keepaliveBy = m.fx.now().Add(m.def.WatchdogSec) // armed once ready
+	}
 	m.enter(stRunning)
 }
 
 // settled: the daemon survived START_WAIT; READY is next, if any.
 func (m *machine) settled() {
-	if m.def.Ready == nil {
+	if m.def.Ready == nil || m.announced() && m.notified {
 		m.started()
 		return
 	}
@@ -392,6 +450,10 @@ func (m *machine) settled() {
 		m.enter(stProbing)
 	}
 	m.state = stProbing
+	if m.announced() {
+		m.readyBy = m.startedAt.Add(m.def.StartTimeout) // the daemon says it; nothing to run
+		return
+	}
 	m.fx.probe(true, m.st.Daemon, m.startedAt)
 }
 
@@ -614,10 +676,8 @@ func (m *machine) onProbed(ev evProbed) {
 			m.started()
 			return
 		}
-		// Not ready in time: stop what was started and leave nothing behind.
 		reason := fmt.Sprintf("not ready within START_TIMEOUT %v: READY %s: %v", m.def.StartTimeout, m.def.Ready, ev.err)
-		reason = m.def.Redact("READY", m.def.Ready.Target, m.def.Redact("READY", m.def.Ready.String(), reason))
-		m.abort(endFailStart, reason, 1)
+		m.notReady(m.def.Redact("READY", m.def.Ready.Target, m.def.Redact("READY", m.def.Ready.String(), reason)))
 		return
 	}
 	m.checking = false
@@ -639,6 +699,102 @@ func (m *machine) onProbed(ev evProbed) {
 		return
 	}
 	m.healthRestart("health check failed: " + msg)
+}
+
+// notReady: READY did not pass in time (or the daemon closed its notification
+// fd first). A start the CLI waits for fails, and what was started is stopped;
+// a respawned daemon that never gets ready is stopped and counts as a failed
+// start: a quick death, with its backoff and RESPAWN_LIMIT.
+func (m *machine) notReady(reason string) {
+	if m.waiting {
+		m.abort(endFailStart, reason, 1)
+		return
+	}
+	then, why := m.decide(false, reason, m.fx.now().Sub(m.st.Started))
+	m.fx.logEvent(reason)
+	m.then, m.reason, m.code = then, why, 0
+	m.st.Reason = why
+	m.enter(stCleaning)
+	m.fx.stop(job{daemon: m.st.Daemon})
+}
+
+// onNotify takes a notification from the daemon: from its main PID, or with
+// NOTIFY_ACCESS=all from any process of its group; anything else is ignored
+// and logged once (a flood costs a log line, never memory).
+func (m *machine) onNotify(ev evNotify) {
+	d := m.st.Daemon
+	if ev.err != nil {
+		m.logOnce("bad", fmt.Sprintf("ignored a notification from pid %d: %v (logged once)", ev.pid, ev.err))
+		return
+	}
+	if d.PID == 0 || ev.pid != d.PID && !(m.def.NotifyAll && ev.pgid == m.group && m.group != 0) {
+		access := "main"
+		if m.def.NotifyAll {
+			access = "all"
+		}
+		m.logOnce("foreign", fmt.Sprintf("ignored a notification from pid %d, which is not the daemon (NOTIFY_ACCESS=%s; logged once)", ev.pid, access))
+		return
+	}
+	msg, now, changed := ev.msg, m.fx.now(), false
+	if msg.FdClosed {
+		if m.state == stProbing && !m.notified {
+			m.notReady(fmt.Sprintf("the daemon closed its notification fd %s before it was ready", m.def.Ready.Target))
+		}
+		return
+	}
+	if msg.MainPID != 0 && msg.MainPID != d.PID {
+		if ev.main.PID == msg.MainPID && ev.mainPgid == m.group && m.fx.adopt(ev.main) == nil {
+			m.st.Daemon, changed = ev.main, true
+			m.fx.writePidfile(ev.main.PID)
+			m.fx.logEvent(fmt.Sprintf("MAINPID=%d: the daemon's main process is now pid %d", msg.MainPID, msg.MainPID))
+		} else {
+			m.logOnce("mainpid", fmt.Sprintf("ignored MAINPID=%d: not a live process of the service's process group %d (logged once)", msg.MainPID, m.group))
+		}
+	}
+	if msg.HasStatus && msg.Status != m.st.NotifyStatus {
+		m.st.NotifyStatus, changed = msg.Status, true
+	}
+	if msg.HasErrno {
+		m.fx.logEvent(fmt.Sprintf("the daemon reports ERRNO=%d (%v)", msg.Errno, syscall.Errno(msg.Errno)))
+	}
+	if msg.Stopping {
+		m.fx.logEvent("the daemon says it is stopping (STOPPING=1)")
+	}
+	if msg.Reloading && !m.st.Reloading {
+		m.st.Reloading, changed = true, true
+	}
+	if msg.Extend > 0 && m.state == stProbing && m.announced() {
+		if t := now.Add(msg.Extend); t.After(m.readyBy) {
+			m.readyBy = t
+		}
+	}
+	if msg.Watchdog && !m.keepaliveBy.IsZero() {
+		m.keepaliveBy = now.Add(m.def.WatchdogSec)
+	}
+	if msg.Ready {
+		m.st.Readies++
+		m.st.Reloading, m.notified, changed = false, true, true
+	}
+	if changed {
+		m.fx.publish(&m.st)
+	}
+	if msg.Ready && m.state == stProbing && m.announced() {
+		m.started()
+		return
+	}
+	if msg.Trigger && m.state == stRunning {
+		m.healthRestart("WATCHDOG=trigger: the daemon asked to be restarted")
+	}
+}
+
+func (m *machine) logOnce(kind, msg string) {
+	if m.loggedOnce == nil {
+		m.loggedOnce = map[string]bool{}
+	}
+	if !m.loggedOnce[kind] {
+		m.loggedOnce[kind] = true
+		m.fx.logEvent(msg)
+	}
 }
 
 // healthTick samples MAX_RSS and starts a CHECK probe (unless one still runs).

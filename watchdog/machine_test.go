@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"svcwrap/definition"
+	"svcwrap/notify"
 	"svcwrap/probe"
 	"svcwrap/proc"
 	"svcwrap/protocol"
@@ -758,13 +759,20 @@ func TestEveryEventInEveryState(t *testing.T) {
 	events := []any{evExit{pid: 101, exit: killed()}, evExit{pid: 102}, evLocated{ref: proc.Ref{PID: 300}}, evLocated{err: errors.New("x")},
 		evProbed{ready: true, pid: 101}, evProbed{pid: 101, err: errors.New("x")}, evStopped{}, evStopped{err: errors.New("x")},
 		evSignal{unix.SIGTERM}, evSignal{protocol.SigStop}, evSignal{protocol.SigRepair}, evSignal{syscall.SIGQUIT},
-		evTimer{}, evLogWritten{}, evRotated{}}
+		evTimer{}, evLogWritten{}, evRotated{}, evNotify{pid: 101, pgid: 101, msg: notify.Msg{Ready: true}},
+		evNotify{pid: 101, pgid: 101, msg: notify.Msg{FdClosed: true}}, evNotify{pid: 101, pgid: 101, msg: notify.Msg{Trigger: true, Reloading: true, MainPID: 150}, main: proc.Ref{PID: 150}, mainPgid: 101},
+		evNotify{pid: 9, err: errors.New("x")}}
 	setups := map[string]func(*harness){
 		"preparing": func(h *harness) { *h = *withHooks(h.t, nil, "PRE_START"); h.m.start() },
 		"poststart": func(h *harness) { *h = *withHooks(h.t, nil, "POST_START"); h.m.start(); h.fire() },
 		"settling":  func(h *harness) { h.m.start() },
 		"probing": func(h *harness) {
 			h.m.def.Ready = &probe.Probe{Kind: "tcp", Target: "x:1"}
+			h.m.start()
+			h.fire()
+		},
+		"probing-notify": func(h *harness) {
+			h.m.def.Ready, h.m.def.WatchdogSec = &probe.Probe{Kind: "notify"}, time.Second
 			h.m.start()
 			h.fire()
 		},
@@ -790,7 +798,7 @@ func TestEveryEventInEveryState(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d-%T", name, i, ev), func(t *testing.T) {
 				h := newHarness(t, nil)
 				setup(h)
-				if h.m.state.String() != name {
+				if h.m.state.String() != strings.TrimSuffix(name, "-notify") {
 					t.Fatalf("setup reached %v", h.m.state)
 				}
 				h.m.handle(ev)

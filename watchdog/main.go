@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"svcwrap/definition"
+	"svcwrap/notify"
 	"svcwrap/proc"
 	"svcwrap/protocol"
 	"svcwrap/safefile"
@@ -74,6 +75,9 @@ func Main(args []string) int {
 		m.start()
 	}
 	code := w.loop(m)
+	if w.notify != nil {
+		w.notify.Close()
+	}
 	if m.st.Daemon.PID == 0 {
 		// Nothing left running: no CLI needs to look for it in this session.
 		protocol.NameHolder(w.wdLock, proc.Ref{})
@@ -186,6 +190,14 @@ func (w *world) setup() (int, string) {
 		if err := safefile.CheckWritable(d.PidFile); err != nil {
 			return safefile.ExitCode(err, 4), fmt.Sprintf("PIDFILE %v", err)
 		}
+	}
+	if d.Ready != nil && d.Ready.Kind == "notify" {
+		l, err := notify.Listen(w.files.Notify(d.Name))
+		if err != nil {
+			return 4, fmt.Sprintf("READY=notify: %v", err)
+		}
+		w.notify = l
+		go w.listenNotify()
 	}
 	return 0, ""
 }

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"svcwrap/definition"
+	"svcwrap/notify"
 	"svcwrap/probe"
 	"svcwrap/proc"
 	"svcwrap/protocol"
@@ -33,6 +36,8 @@ type world struct {
 	rot      *logRotator // LOG_MAX_SIZE rotation; nil when off
 	logStart int64       // log size when the current start began (for the failure report)
 	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
+
+	notify   *notify.Listener         // READY=notify: NOTIFY_SOCKET
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
@@ -61,10 +66,38 @@ func (w *world) spawn() (proc.Ref, error) {
 		// A stale pidfile of the previous daemon must not be mistaken for the new one.
 		os.Remove(d.PidFile)
 	}
+	if w.notify != nil {
+		cmd.Env = append(slices.Clip(d.Env), "NOTIFY_SOCKET="+w.notify.Path)
+		if d.WatchdogSec > 0 {
+			// No WATCHDOG_PID: the PID is not known before the fork, and without
+			// it sd_watchdog_enabled(3) applies WATCHDOG_USEC to the daemon itself.
+			cmd.Env = append(cmd.Env, "WATCHDOG_USEC="+strconv.FormatInt(d.WatchdogSec.Microseconds(), 10))
+		}
+	}
+	var fdRead *os.File
+	if d.Ready != nil && d.Ready.Kind == "fd" {
+		// s6's notification-fd: a fresh pipe for every spawn, its write end on
+		// fd N of the daemon (the fds between 3 and N are closed there).
+		r, wr, err := os.Pipe()
+		if err != nil {
+			return proc.Ref{}, fmt.Errorf("READY=%s: %w", d.Ready, err)
+		}
+		n, _ := strconv.Atoi(d.Ready.Target)
+		cmd.ExtraFiles = make([]*os.File, n-2)
+		cmd.ExtraFiles[n-3] = wr
+		defer wr.Close()
+		fdRead = r
+	}
 	if err := cmd.Start(); err != nil {
+		if fdRead != nil {
+			fdRead.Close()
+		}
 		return proc.Ref{}, describeSpawnError(d, err)
 	}
 	pid := cmd.Process.Pid
+	if fdRead != nil {
+		go func() { w.events <- evNotify{pid: pid, pgid: pid, msg: notify.ReadFd(fdRead)} }()
+	}
 	ref := proc.Child(pid)
 	for old, c := range w.children {
 		select {
@@ -85,6 +118,30 @@ func (w *world) spawn() (proc.Ref, error) {
 		w.fgStart = ref.Start
 	}
 	return ref, nil
+}
+
+// listenNotify turns every datagram on NOTIFY_SOCKET into an event, with what the
+// machine needs to judge its sender: the sender's process group, and for MAINPID
+// the process it names and its group.
+func (w *world) listenNotify() {
+	for {
+		dg, err := w.notify.Read()
+		if err != nil {
+			return
+		}
+		ev := evNotify{pid: dg.PID, msg: dg.Msg, err: dg.Err}
+		if st, err := proc.ReadStat(dg.PID); err == nil {
+			ev.pgid = st.PGID
+		}
+		if n := dg.Msg.MainPID; n != 0 && dg.Err == nil {
+			if ref, err := proc.Identify(n); err == nil {
+				if st, err := proc.ReadStat(n); err == nil && !st.Dead() {
+					ev.main, ev.mainPgid = ref, st.PGID
+				}
+			}
+		}
+		w.events <- ev
+	}
 }
 
 // describeSpawnError turns an exec failure into a sentence that names the cause.

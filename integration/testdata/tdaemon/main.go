@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -59,6 +60,12 @@ var (
 	writeEvery = flag.Duration("write-every", 0, "pause between -write-lines lines")
 	listenUnix = flag.String("listen-unix", "", "unix stream socket path to listen on (accepts and closes)")
 	listenWait = flag.Duration("listen-delay", 0, "start listening (-listen, -listen-unix) only after this long, like a slow daemon")
+	notifyAt   = flag.Duration("notify-after", -1, "send READY=1 (and -notify-status) to $NOTIFY_SOCKET after this long; -1 never")
+	notifyText = flag.String("notify-status", "", "STATUS= sent with READY=1")
+	notifyFd   = flag.Int("notify-fd", 0, "write a newline on this fd after -notify-after (s6 notification-fd); 0 none")
+	reloadSay  = flag.Duration("notify-reload", -1, "on HUP: send RELOADING=1, then READY=1 after this long; -1 never")
+	keepalive  = flag.Duration("keepalive-for", 0, "send WATCHDOG=1 every WATCHDOG_USEC/4 for this long, then stop (a hung daemon)")
+	sendRaw    = flag.String("notify-raw", "", "send this datagram (\\n for newlines) to $NOTIFY_SOCKET at start, before anything else")
 )
 
 var caught = map[syscall.Signal]string{
@@ -164,6 +171,33 @@ func main() {
 		"pgid": syscall.Getpgrp(), "sid": getsid(), "t": t0, "children": kids,
 	})
 
+	if *sendRaw != "" {
+		sdNotify(strings.ReplaceAll(*sendRaw, `\n`, "\n"))
+	}
+	if *notifyAt >= 0 {
+		go func() {
+			time.Sleep(*notifyAt) // a daemon that takes this long to get ready
+			// Reported first: whoever waits for READY sees this report before.
+			send(map[string]any{"ev": "notified", "pid": os.Getpid()})
+			if *notifyFd > 0 {
+				f := os.NewFile(uintptr(*notifyFd), "notify")
+				f.Write([]byte("\n"))
+				f.Close()
+			} else {
+				sdNotify("READY=1\nSTATUS=" + *notifyText)
+			}
+		}()
+	}
+	if *keepalive > 0 {
+		go func() {
+			usec, _ := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64)
+			every := time.Duration(max(usec, 1000)) * time.Microsecond / 4
+			for end := time.Now().Add(*keepalive); time.Now().Before(end); time.Sleep(every) {
+				sdNotify("WATCHDOG=1")
+			}
+			send(map[string]any{"ev": "keepalive-stopped", "pid": os.Getpid()})
+		}()
+	}
 	if *listenWait > 0 && (*listen != "" || *listenUnix != "") {
 		time.Sleep(*listenWait) // simulates a daemon that takes a while to get ready
 	}
@@ -204,6 +238,14 @@ func main() {
 		case s := <-sigc:
 			sig := s.(syscall.Signal)
 			send(map[string]any{"ev": "signal", "sig": caught[sig], "pid": os.Getpid()})
+			if sig == syscall.SIGHUP && *reloadSay >= 0 {
+				sdNotify("RELOADING=1")
+				go func() {
+					time.Sleep(*reloadSay)
+					send(map[string]any{"ev": "reloaded", "pid": os.Getpid()})
+					sdNotify("READY=1\nSTATUS=reloaded")
+				}()
+			}
 			if *hangOn != "" && strings.TrimPrefix(strings.ToUpper(*hangOn), "SIG") == caught[sig] {
 				hung.Store(true)
 			}
@@ -390,4 +432,19 @@ func selfExe() string {
 		return os.Args[0]
 	}
 	return exe
+}
+
+// sdNotify sends one datagram to $NOTIFY_SOCKET, as sd_notify(3) does.
+func sdNotify(msg string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tdaemon: notify: %v\n", err)
+		return
+	}
+	c.Write([]byte(msg))
+	c.Close()
 }

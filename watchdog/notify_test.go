@@ -1,0 +1,177 @@
+package watchdog
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"svcwrap/definition"
+	"svcwrap/notify"
+	"svcwrap/probe"
+	"svcwrap/proc"
+	"svcwrap/protocol"
+)
+
+func withNotify(d *definition.Definition) { d.Ready = &probe.Probe{Kind: "notify"} }
+
+func said(pid int, m notify.Msg) evNotify { return evNotify{pid: pid, pgid: pid, msg: m} }
+
+var (
+	readyMsg = notify.Msg{Ready: true}
+	errTest  = errors.New("READY=10")
+)
+
+func TestNotifyReady(t *testing.T) {
+	t.Run("after START_WAIT", func(t *testing.T) {
+		h := newHarness(t, withNotify)
+		h.m.start()
+		h.fire()
+		h.want(stProbing, "spawn 101; pidfile 101") // nothing polls
+		if got := h.m.due().Sub(h.f.clock); got != 30*time.Second-500*time.Millisecond {
+			t.Errorf("READY=1 awaited for %v, want the rest of START_TIMEOUT", got)
+		}
+		h.ev(said(101, notify.Msg{Status: "loading", HasStatus: true}))
+		if h.f.last.NotifyStatus != "loading" || h.m.state != stProbing {
+			t.Errorf("STATUS=loading: state %v, published %+v", h.m.state, h.f.last)
+		}
+		h.ev(said(101, readyMsg))
+		h.want(stRunning, "")
+		h.wantReport("ok 101")
+		if h.f.last.Readies != 1 {
+			t.Errorf("readies %d", h.f.last.Readies)
+		}
+	})
+	t.Run("during START_WAIT", func(t *testing.T) {
+		h := newHarness(t, withNotify)
+		h.m.start()
+		h.ev(said(101, readyMsg))
+		h.want(stSettling, "spawn 101; pidfile 101")
+		h.fire()
+		h.want(stRunning, "")
+		h.wantReport("ok 101")
+	})
+	t.Run("never", func(t *testing.T) {
+		h := newHarness(t, withNotify)
+		h.m.start()
+		h.fire()
+		h.want(stProbing, "spawn 101; pidfile 101")
+		h.ev(said(101, notify.Msg{Extend: time.Minute}))
+		if got := h.m.due().Sub(h.f.clock); got != time.Minute {
+			t.Errorf("EXTEND_TIMEOUT_USEC: due in %v, want 1m", got)
+		}
+		h.fire()
+		h.want(stStopping, "stop daemon 101")
+		h.ev(evExit{pid: 101, exit: killed()})
+		h.ev(evStopped{})
+		h.wantReport("fail 1 not ready within START_TIMEOUT 30s: no READY=1 from the daemon (READY=notify)")
+		h.wantDone(1)
+	})
+	t.Run("dies first: fails at once", func(t *testing.T) {
+		h := newHarness(t, withNotify)
+		h.m.start()
+		h.fire()
+		h.ev(evExit{pid: 101, exit: proc.Exit{Known: true, Code: 1}})
+		h.wantReport("fail 1 daemon exited during start (exit 1")
+		h.wantDone(1)
+	})
+	t.Run("fd closed first", func(t *testing.T) {
+		h := newHarness(t, func(d *definition.Definition) { d.Ready = &probe.Probe{Kind: "fd", Target: "3"} })
+		h.m.start()
+		h.fire()
+		h.ev(said(101, notify.Msg{FdClosed: true}))
+		h.want(stStopping, "spawn 101; pidfile 101; stop daemon 101")
+	})
+}
+
+func TestNotifyOnlyFromTheDaemon(t *testing.T) {
+	h := newHarness(t, withNotify)
+	h.m.start()
+	h.fire()
+	for i := 0; i < 10000; i++ {
+		h.ev(evNotify{pid: 555, pgid: 555, msg: readyMsg}) // a foreign process
+		h.ev(evNotify{pid: 101, err: errTest})             // garbage from the daemon
+	}
+	h.ev(evNotify{pid: 102, pgid: 101, msg: readyMsg}) // a child of the daemon: NOTIFY_ACCESS=main
+	h.want(stProbing, "spawn 101; pidfile 101")
+	if len(h.f.logs) != 2 {
+		t.Errorf("logged %d lines, want one per kind: %q", len(h.f.logs), h.f.logs)
+	}
+	h.wantLog("ignored a notification from pid 555, which is not the daemon (NOTIFY_ACCESS=main")
+	h.m.def.NotifyAll = true
+	h.ev(evNotify{pid: 102, pgid: 101, msg: readyMsg})
+	h.want(stRunning, "")
+	h.wantReport("ok 101")
+}
+
+func TestNotifyMainPID(t *testing.T) {
+	h := newHarness(t, withNotify)
+	h.m.start()
+	h.ev(evNotify{pid: 101, pgid: 101, msg: notify.Msg{MainPID: 1}, main: proc.Ref{PID: 1}, mainPgid: 1})
+	h.wantLog("ignored MAINPID=1")
+	h.ev(evNotify{pid: 101, pgid: 101, msg: notify.Msg{MainPID: 150, Ready: true}, main: proc.Ref{PID: 150, Start: 7}, mainPgid: 101})
+	h.want(stSettling, "spawn 101; pidfile 101; adopt 150; pidfile 150")
+	h.fire()
+	h.wantReport("ok 150")
+	h.ev(evExit{pid: 101, exit: proc.Exit{Known: true}}) // the old main process: expected
+	h.want(stRunning, "")
+}
+
+func TestNotifyAfterRespawn(t *testing.T) {
+	h := newHarness(t, withNotify)
+	h.m.start()
+	h.fire()
+	h.ev(said(101, readyMsg))
+	h.want(stRunning, "spawn 101; pidfile 101")
+	h.wait(time.Minute)
+	h.ev(evExit{pid: 101, exit: killed()})
+	h.want(stProbing, "spawn 102; pidfile 102")
+	h.wantPhase(protocol.PhaseStarting) // status: starting, not running
+	h.ev(said(102, readyMsg))
+	h.want(stRunning, "")
+	h.wantPhase(protocol.PhaseRunning)
+	// A respawned daemon that never gets ready is a failed start: stopped, and
+	// respawned (at once: it lived START_TIMEOUT; it counts in RESPAWN_LIMIT).
+	h.wait(time.Minute)
+	h.ev(evExit{pid: 102, exit: killed()})
+	h.want(stProbing, "spawn 103; pidfile 103")
+	h.fire()
+	h.want(stCleaning, "stop daemon 103")
+	h.wantLog("not ready within START_TIMEOUT")
+	h.ev(evExit{pid: 103, exit: killed()})
+	h.ev(evStopped{})
+	h.want(stProbing, "spawn 104; pidfile 104")
+	if h.f.last.Respawns != 3 {
+		t.Errorf("respawns %d, want 3", h.f.last.Respawns)
+	}
+}
+
+func TestNotifyWatchdog(t *testing.T) {
+	h := newHarness(t, func(d *definition.Definition) { withNotify(d); d.WatchdogSec = time.Second })
+	h.m.start()
+	h.fire()
+	if h.m.state != stProbing || !h.m.keepaliveBy.IsZero() {
+		t.Fatalf("the keepalive is armed before READY=1 (%v)", h.m.keepaliveBy)
+	}
+	h.ev(said(101, readyMsg))
+	if got := h.m.due().Sub(h.f.clock); got != time.Second {
+		t.Errorf("keepalive due in %v, want WATCHDOG_SEC", got)
+	}
+	h.wait(900 * time.Millisecond)
+	h.ev(said(101, notify.Msg{Watchdog: true}))
+	if got := h.m.due().Sub(h.f.clock); got != time.Second {
+		t.Errorf("after WATCHDOG=1 due in %v", got)
+	}
+	h.fire()
+	h.want(stRestarting, "spawn 101; pidfile 101; stop daemon 101")
+	h.wantLog("watchdog timeout: no WATCHDOG=1 within WATCHDOG_SEC 1s")
+	if h.f.last.LastRestart != "watchdog timeout: no WATCHDOG=1 within WATCHDOG_SEC 1s" {
+		t.Errorf("last restart %q", h.f.last.LastRestart)
+	}
+
+	h = newHarness(t, withNotify)
+	h.m.start()
+	h.ev(said(101, readyMsg))
+	h.fire()
+	h.ev(said(101, notify.Msg{Trigger: true}))
+	h.want(stRestarting, "spawn 101; pidfile 101; stop daemon 101")
+}
