@@ -19,7 +19,8 @@ func TestReportRoundTrip(t *testing.T) {
 	}{
 		{func(r *Reporter) { r.OK(4242) }, Report{OK: true, PID: 4242}},
 		{func(r *Reporter) { r.Fail(5, 120, "/usr/bin/x: not installed") }, Report{Code: 5, LogOffset: 120, Msg: "/usr/bin/x: not installed"}},
-		{func(r *Reporter) { r.Fail(1, 0, "two\nlines") }, Report{Code: 1, Msg: "two; lines"}},
+		{func(r *Reporter) { r.Fail(1, 0, "two\nlines") }, Report{Code: 1, Msg: "two\nlines"}},
+		{func(r *Reporter) { r.Fail(1, 0, `a\n is not a newline\`) }, Report{Code: 1, Msg: `a\n is not a newline\`}},
 	}
 	for _, c := range cases {
 		r, w, err := os.Pipe()

@@ -38,7 +38,9 @@ func (r *Reporter) OK(pid int) { r.line(fmt.Sprintf("ok %d\n", pid)) }
 
 // Fail reports a start that failed.
 func (r *Reporter) Fail(code int, logOffset int64, msg string) {
-	r.line(fmt.Sprintf("fail %d %d %s\n", code, logOffset, strings.ReplaceAll(msg, "\n", "; ")))
+	// One line: a message's own lines (a hook's output) travel escaped, as \n.
+	msg = strings.ReplaceAll(strings.ReplaceAll(msg, `\`, `\\`), "\n", `\n`)
+	r.line(fmt.Sprintf("fail %d %d %s\n", code, logOffset, msg))
 }
 
 func (r *Reporter) line(s string) {
@@ -77,9 +79,28 @@ func ReadReport(r *os.File, deadline time.Time) (Report, error) {
 		}
 		code, _ := strconv.Atoi(f[1])
 		off, _ := strconv.ParseInt(f[2], 10, 64)
-		return Report{Code: code, LogOffset: off, Msg: f[3]}, nil
+		return Report{Code: code, LogOffset: off, Msg: unescapeLines(f[3])}, nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return Report{}, err
 	}
 	return Report{}, ErrNoReport
+}
+
+// unescapeLines undoes Fail's escaping of newlines and backslashes.
+func unescapeLines(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+			if s[i] == 'n' {
+				b.WriteByte('\n')
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
