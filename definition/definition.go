@@ -95,6 +95,7 @@ type Definition struct {
 	Ready        *probe.Probe
 	ReadyArgv    []string // READY exec
 	NotifyAll    bool          // NOTIFY_ACCESS=all
+	Cgroup       bool          // CGROUP: the daemon runs in a cgroup of its own (where the host has cgroup v2)
 	WatchdogSec  time.Duration // WATCHDOG_SEC
 	Check        *probe.Probe
 	CheckArgv    []string // CHECK exec

@@ -105,6 +105,8 @@ func init() {
 				}
 				return err
 			}},
+		{Name: "CGROUP", Default: "yes", Doc: "yes: the daemon and all it starts run in a cgroup of their own, which stop empties (where the host has cgroup v2); no: its process group only",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Cgroup, err = ParseBool(v.Value); return }},
 		{Name: "NOTIFY_ACCESS", Default: "main", Doc: "READY=notify: whose notifications count: main (the daemon's PID) or all (its process group)",
 			parse: func(l *loader, v envfile.Var) error {
 				switch v.Value {

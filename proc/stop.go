@@ -47,6 +47,19 @@ type Target struct {
 	Ref    Ref
 	Group  int
 	Exited <-chan struct{}
+	// Members, when set, is the service's cgroup: every step's signal reaches
+	// each of its processes (a helper in a session of its own included), the
+	// stop waits for it to empty, and what the schedule left is killed.
+	Members Members
+}
+
+// Members is a set of processes that signals reach all at once and that says
+// when it is empty: a cgroup (package cgroup).
+type Members interface {
+	Populated() bool
+	Signal(unix.Signal)
+	WaitEmpty(deadline time.Time) bool
+	Kill() error
 }
 
 // TargetOf is the target that stops ref and, when ref leads its process group,
@@ -72,6 +85,9 @@ func (e *StillRunning) Error() string { return e.What + " still runs" }
 // returns nil once nothing is left, *StillRunning after the last step, and at once
 // when nothing runs.
 func Stop(t Target, steps []Step) error {
+	if t.Members != nil {
+		return stopMembers(t, steps)
+	}
 	exited := t.Ref.PID <= 0
 	var h *Handle
 	if !exited && t.Exited == nil {
@@ -120,4 +136,59 @@ func waitExit(h *Handle, exited <-chan struct{}, deadline time.Time) bool {
 	case <-t.C:
 		return false
 	}
+}
+
+// stopMembers is Stop on a cgroup: each step's signal goes to every member (and
+// to the group, for a process that is not one), the wait ends when the cgroup
+// is empty (an event), and what is left after the last step is killed at once
+// with cgroup.kill: nothing escapes.
+func stopMembers(t Target, steps []Step) error {
+	m := t.Members
+	// The process itself too, through its pidfd: one that is not a member (a
+	// daemon adopted from before its cgroup, or whose cgroup was removed by hand)
+	// still counts.
+	exited := t.Ref.PID <= 0
+	var h *Handle
+	if !exited && t.Exited == nil {
+		var err error
+		if h, err = t.Ref.Open(); err != nil {
+			exited = true
+		} else {
+			defer h.Close()
+		}
+	}
+	gone := func(deadline time.Time) bool {
+		if !exited {
+			exited = waitExit(h, t.Exited, deadline)
+		}
+		return exited && m.WaitEmpty(deadline) && (t.Group == 0 || WaitGroupEmpty(t.Group, deadline))
+	}
+	if exited && !m.Populated() && (t.Group == 0 || !GroupAlive(t.Group)) {
+		return nil
+	}
+	for _, step := range steps {
+		deadline := time.Now().Add(step.Timeout)
+		if step.Signal != 0 {
+			if t.Group != 0 {
+				unix.Kill(-t.Group, step.Signal)
+			} else if h != nil {
+				h.Signal(step.Signal)
+			}
+			m.Signal(step.Signal)
+		}
+		if gone(deadline) {
+			return nil
+		}
+	}
+	// What the schedule left: cgroup.kill ends every member at once.
+	if m.Populated() {
+		m.Kill()
+		if gone(time.Now().Add(FinalKill)) {
+			return nil
+		}
+	}
+	if !exited {
+		return &StillRunning{"pid " + strconv.Itoa(t.Ref.PID)}
+	}
+	return &StillRunning{"the service's cgroup"}
 }

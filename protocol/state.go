@@ -51,6 +51,8 @@ type State struct {
 	// READY=notify: the daemon's last STATUS=, how many READY=1 the current
 	// daemon sent (a reload waits for one more), and whether it said RELOADING=1
 	// since the last.
+	// Cgroup is the daemon's cgroup (package cgroup), "" when it has none.
+	Cgroup       string    `json:"cgroup,omitempty"`
 	NotifyStatus string    `json:"status_text,omitempty"`
 	Readies      int       `json:"readies,omitempty"`
 	Reloading    bool      `json:"reloading,omitempty"`

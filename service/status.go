@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"svcwrap/cgroup"
 	"svcwrap/definition"
 	"svcwrap/lsb"
 	"svcwrap/proc"
@@ -32,8 +33,11 @@ type Status struct {
 	LastRestart    string
 	// Text is the daemon's own STATUS= (READY=notify); Readies counts its
 	// READY=1 (a reload waits for one more).
-	Text     string
-	Readies  int
+	Text    string
+	Readies int
+	// Cgroup is the daemon's cgroup ("" none), Procs its live processes.
+	Cgroup   string
+	Procs    int
 	daemon   proc.Ref
 	lost     bool // no usable state file: judged from the pidfile and /proc
 	watchdog proc.Ref
@@ -79,6 +83,9 @@ func (s *Service) inspect() Status {
 	out.Respawns, out.LastExit, out.Reason = st.Respawns, st.LastExit, st.Reason
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
 	out.Text, out.Readies = st.NotifyStatus, st.Readies
+	if g := cgroup.At(st.Cgroup, d.Name); g != nil && g.Exists() {
+		out.Cgroup, out.Procs = g.Path, len(g.Procs())
+	}
 	if st.Watchdog.Alive() {
 		out.watchdog, out.WatchdogPID = st.Watchdog, st.Watchdog.PID
 	}
@@ -250,6 +257,13 @@ func (s Status) Line() string {
 	}
 	if s.State == "unsupervised" {
 		parts = append(parts, "no watchdog; start adopts it")
+	}
+	if s.PID != 0 && s.WatchdogPID != 0 {
+		if s.Cgroup == "" {
+			parts = append(parts, "no cgroup")
+		} else {
+			parts = append(parts, fmt.Sprintf("%d process%s", s.Procs, map[bool]string{true: "es"}[s.Procs != 1]))
+		}
 	}
 	if s.Respawns > 0 {
 		parts = append(parts, fmt.Sprintf("%d respawn%s", s.Respawns, lsb.Plural(s.Respawns)))

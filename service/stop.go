@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"svcwrap/cgroup"
 	"svcwrap/definition"
 	"svcwrap/lsb"
 	"svcwrap/proc"
@@ -32,7 +33,9 @@ const stopMargin = 5 * time.Second
 func (s *Service) Stop() (bool, error) {
 	d := s.Def
 	was := false
-	if st, _ := s.files().ReadState(d.Name); st != nil && st.Watchdog.Alive() {
+	st, _ := s.files().ReadState(d.Name)
+	cg := s.cgroupOf(st)
+	if st != nil && st.Watchdog.Alive() {
 		was = true
 		if sameBinary(st.Watchdog) && stopByWatchdog(st.Watchdog, s.watchdogStopBound(st)) && s.stoppedByWatchdog(st) {
 			return true, nil
@@ -56,7 +59,19 @@ func (s *Service) Stop() (bool, error) {
 	if cur.Alive() {
 		was = true
 		warn := func(err error) { lsb.NewReporter(os.Stdout, os.Stderr).Warning("%s: stop: %v", d.Name, err) }
-		if err = run.Stop(d, proc.TargetOf(cur.daemon), true, false, warn); err != nil {
+		t := proc.TargetOf(cur.daemon)
+		if cg != nil {
+			t.Members = cg
+		}
+		if err = run.Stop(d, t, true, false, warn); err != nil {
+			err = lsb.Errorf(lsb.Failed, "%v", err)
+		}
+	}
+	if err == nil && cg != nil && cg.Populated() {
+		// What the daemon left in its cgroup (a helper in a session of its own),
+		// its watchdog killed before it could stop it.
+		was = true
+		if err = run.Stop(d, proc.Target{Members: cg}, false, true, func(error) {}); err != nil {
 			err = lsb.Errorf(lsb.Failed, "%v", err)
 		}
 	}
@@ -75,8 +90,27 @@ func (s *Service) Stop() (bool, error) {
 		safefile.RemovePidfile(d.PidFile, cur.daemon.PID)
 		s.files().RemoveState(d.Name)
 		s.files().ForgetWatchdog(d.Name)
+		if cg != nil {
+			cg.Remove()
+		}
 	}
 	return was, err
+}
+
+// cgroupOf is the service's cgroup: the one its state file records, else (the
+// state lost) the one a watchdog started from here would have made; nil when
+// CGROUP=no or the host has no cgroup v2.
+func (s *Service) cgroupOf(st *protocol.State) *cgroup.Group {
+	if st != nil && st.Cgroup != "" {
+		return cgroup.At(st.Cgroup, s.Def.Name)
+	}
+	if !s.Def.Cgroup {
+		return nil
+	}
+	if g := cgroup.ForService(s.Def.Name, s.files().Dir); g != nil && g.Exists() {
+		return g
+	}
+	return nil
 }
 
 // stopWatchdog tells a watchdog to leave and waits for its exit on a pidfd; if it

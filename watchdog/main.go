@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"svcwrap/cgroup"
 	"svcwrap/definition"
 	"svcwrap/notify"
 	"svcwrap/proc"
@@ -68,21 +69,45 @@ func Main(args []string) int {
 	}
 	self, _ := proc.Identify(os.Getpid())
 	protocol.NameHolder(w.wdLock, self)
-	m := newMachine(def, w, protocol.State{Name: name, PidFile: def.PidFile, StopSchedule: def.StopSchedule.String(), Watchdog: self})
+	st := protocol.State{Name: name, PidFile: def.PidFile, StopSchedule: def.StopSchedule.String(), Watchdog: self}
+	if w.cg != nil {
+		st.Cgroup = w.cg.Path
+	}
+	m := newMachine(def, w, st)
 	if mode != protocol.ModeAdopt || !m.adopt(w.adoptable()) {
 		// In adopt mode, a daemon that died between the CLI's look and ours:
 		// `start` means start it.
+		w.clearCgroup()
 		m.start()
 	}
 	code := w.loop(m)
 	if w.notify != nil {
 		w.notify.Close()
 	}
+	if w.cg != nil && m.st.Daemon.PID == 0 && !w.cg.Populated() {
+		w.cg.Remove()
+	}
 	if m.st.Daemon.PID == 0 {
 		// Nothing left running: no CLI needs to look for it in this session.
 		protocol.NameHolder(w.wdLock, proc.Ref{})
 	}
 	return code
+}
+
+// clearCgroup stops what a crashed run left in the daemon's cgroup before a
+// new daemon starts there: nothing in it is a daemon to keep (the CLI adopts
+// one it found).
+func (w *world) clearCgroup() {
+	if w.cg == nil || !w.cg.Populated() {
+		return
+	}
+	n := len(w.cg.Procs())
+	w.cg.Kill()
+	if !w.cg.WaitEmpty(time.Now().Add(proc.FinalKill)) {
+		w.logEvent(fmt.Sprintf("%d leftover processes of %s survive cgroup.kill", n, w.cg.Path))
+		return
+	}
+	w.logEvent(fmt.Sprintf("killed %d leftover processes in %s", n, w.cg.Path))
 }
 
 // adoptable is the daemon the state file records, if it still runs.
@@ -189,6 +214,18 @@ func (w *world) setup() (int, string) {
 	if !d.Forks {
 		if err := safefile.CheckWritable(d.PidFile); err != nil {
 			return safefile.ExitCode(err, 4), fmt.Sprintf("PIDFILE %v", err)
+		}
+	}
+	if d.Cgroup {
+		if g := cgroup.ForService(d.Name, w.files.Dir); g != nil {
+			fd, err := g.Create()
+			if err != nil {
+				// No cgroup (a container without cgroupfs rights): the process
+				// group, as without cgroup v2.
+				w.logEvent(fmt.Sprintf("no cgroup for the daemon (%v): stop reaches its process group only", err))
+			} else {
+				w.cg, w.cgFD = g, fd
+			}
 		}
 	}
 	if d.Ready != nil && d.Ready.Kind == "notify" {

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"svcwrap/cgroup"
 	"svcwrap/definition"
 	"svcwrap/notify"
 	"svcwrap/probe"
@@ -38,6 +39,8 @@ type world struct {
 	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
 
 	notify   *notify.Listener         // READY=notify: NOTIFY_SOCKET
+	cg       *cgroup.Group            // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
+	cgFD     int                      // cg's directory, for CLONE_INTO_CGROUP
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
@@ -88,7 +91,25 @@ func (w *world) spawn() (proc.Ref, error) {
 		defer wr.Close()
 		fdRead = r
 	}
-	if err := cmd.Start(); err != nil {
+	if w.cg != nil {
+		if w.cg.Killed() {
+			w.renewCgroup()
+		}
+		// Born in its cgroup (clone3 CLONE_INTO_CGROUP): it runs no
+		// instruction outside, and nothing it forks can leave.
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, w.cgFD
+	}
+	err := cmd.Start()
+	if err != nil && w.cg != nil && !w.cg.Exists() {
+		// Removed by hand: made again.
+		if w.reopenCgroup() == nil {
+			cmd.SysProcAttr.CgroupFD = w.cgFD
+			cmd = &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdout: cmd.Stdout, Stderr: cmd.Stderr,
+				ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr} // a Cmd is started once
+			err = cmd.Start()
+		}
+	}
+	if err != nil {
 		if fdRead != nil {
 			fdRead.Close()
 		}
@@ -118,6 +139,29 @@ func (w *world) spawn() (proc.Ref, error) {
 		w.fgStart = ref.Start
 	}
 	return ref, nil
+}
+
+// renewCgroup makes the cgroup anew after a cgroup.kill (cgroup.Group.Renew).
+func (w *world) renewCgroup() {
+	fd, err := w.cg.Renew()
+	if err != nil {
+		w.logEvent(fmt.Sprintf("cannot make the cgroup anew after cgroup.kill: %v", err))
+		return
+	}
+	unix.Close(w.cgFD)
+	w.cgFD = fd
+}
+
+// reopenCgroup makes the daemon's cgroup again (after someone removed it) and
+// opens it anew.
+func (w *world) reopenCgroup() error {
+	fd, err := w.cg.Create()
+	if err != nil {
+		return err
+	}
+	unix.Close(w.cgFD)
+	w.cgFD = fd
+	return nil
 }
 
 // listenNotify turns every datagram on NOTIFY_SOCKET into an event, with what the
@@ -293,6 +337,9 @@ func (w *world) stop(j job) {
 			unix.Kill(-fg.PID, unix.SIGKILL)
 			w.stopStrayForks(fgStart)
 		}
+		if w.cg != nil {
+			t.Members = w.cg
+		}
 		err := run.Stop(w.def, t, j.daemon.PID != 0, j.group != 0, func(err error) { w.logEvent(err.Error()) })
 		w.events <- evStopped{err}
 	}()
@@ -308,7 +355,10 @@ func (w *world) postStart() {
 	go func() { w.events <- evPostStarted{run.Hook(w.def, "POST_START")} }()
 }
 
-func (w *world) groupLeft(pgid int) bool { return proc.GroupAlive(pgid) }
+// groupLeft: the dead daemon's process group, or its cgroup, still has members.
+func (w *world) groupLeft(pgid int) bool {
+	return proc.GroupAlive(pgid) || w.cg != nil && w.cg.Populated()
+}
 
 func (w *world) rss(pid int) (int64, error) { return proc.GroupRSS(pid) }
 

@@ -1,0 +1,82 @@
+package cgroup
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func testGroup(t *testing.T) *Group {
+	t.Helper()
+	if os.Geteuid() != 0 || Root() == "" {
+		t.Skip("needs root and a cgroup v2 hierarchy")
+	}
+	g := ForService("cgtest", t.TempDir())
+	t.Cleanup(func() {
+		g.Kill()
+		g.WaitEmpty(time.Now().Add(5 * time.Second))
+		g.Remove()
+	})
+	return g
+}
+
+func spawnIn(t *testing.T, fd int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("/bin/sleep", "100")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	return cmd
+}
+
+func TestGroup(t *testing.T) {
+	g := testGroup(t)
+	if At(g.Path, "cgtest") == nil || At(g.Path, "other") != nil || At("/sys/fs/cgroup/x/cgtest", "cgtest") != nil {
+		t.Errorf("At accepts or refuses the wrong paths (%s)", g.Path)
+	}
+	fd, err := g.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	cmd := spawnIn(t, fd)
+	if !g.Populated() || !slices.Contains(g.Procs(), cmd.Process.Pid) {
+		t.Fatalf("the child is not in %s: %v", g.Path, g.Procs())
+	}
+	g.Signal(unix.SIGTERM)
+	if !g.WaitEmpty(time.Now().Add(5 * time.Second)) {
+		t.Fatal("not empty after SIGTERM")
+	}
+	// After cgroup.kill, a new child is killed at birth until the cgroup is
+	// made anew (Renew).
+	spawnIn(t, fd)
+	g.Kill()
+	if !g.WaitEmpty(time.Now().Add(5*time.Second)) || !g.Killed() {
+		t.Fatal("not empty after cgroup.kill")
+	}
+	fd2, err := g.Renew()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd2)
+	c := spawnIn(t, fd2)
+	if g.WaitEmpty(time.Now().Add(200 * time.Millisecond)) {
+		t.Fatalf("a child of the renewed cgroup died: %v", c.ProcessState)
+	}
+	g.Kill()
+	g.WaitEmpty(time.Now().Add(5 * time.Second))
+	if err := g.Remove(); err != nil || g.Exists() {
+		t.Errorf("Remove: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(g.Path)); !os.IsNotExist(err) {
+		t.Errorf("the empty parent %s stays", filepath.Dir(g.Path))
+	}
+}
