@@ -157,6 +157,13 @@ func restart(rep *lsb.Reporter, svc *service.Service) error {
 	if err := svc.Guard(); err != nil {
 		return err
 	}
+	// LISTEN: the watchdog restarts the daemon and keeps the sockets.
+	d := svc.Def
+	if done, err := svc.RestartInPlace(); done {
+		rep.Begin("Restarting", d.Desc, d.Name)
+		rep.End(err == nil)
+		return err
+	}
 	if err := stop(rep, svc); err != nil {
 		return err
 	}

@@ -93,9 +93,12 @@ type Definition struct {
 	StartWait    time.Duration
 	StartTimeout time.Duration
 	Ready        *probe.Probe
-	ReadyArgv    []string // READY exec
+	ReadyArgv    []string      // READY exec
 	NotifyAll    bool          // NOTIFY_ACCESS=all
 	Cgroup       bool          // CGROUP: the daemon runs in a cgroup of its own (where the host has cgroup v2)
+	Listen       []Listen      // LISTEN: sockets the watchdog holds and passes to every spawn
+	ListenNginx  bool          // LISTEN_STYLE=nginx: NGINX="3;4;" instead of LISTEN_FDS
+	Overlap      bool          // RESTART=overlap: restart starts the new daemon before stopping the old
 	WatchdogSec  time.Duration // WATCHDOG_SEC
 	Check        *probe.Probe
 	CheckArgv    []string // CHECK exec
@@ -247,6 +250,8 @@ type loader struct {
 	ls       *Lister             // list's loader: shared facts, and no host lookups (see Lister)
 	helps    []envfile.Var       // HELP_ keys in file order
 	verbKey  map[string]string
+	// restartSet: RESTART was given (else it follows LISTEN).
+	restartSet bool
 }
 
 func (l *loader) add(line int, key, format string, args ...any) {

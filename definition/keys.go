@@ -105,6 +105,27 @@ func init() {
 				}
 				return err
 			}},
+		{Name: "LISTEN", DocDef: "none", Doc: "sockets the watchdog binds once and passes to every daemon as fds 3.. (LISTEN_FDS): tcp HOST:PORT, unix PATH[:MODE[:OWNER[:GROUP]]]",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.Listen, err = ParseListen(v.Value); return }},
+		{Name: "LISTEN_STYLE", Default: "systemd", Doc: "how LISTEN's sockets are announced: systemd (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES) or nginx (NGINX=3;4;)",
+			parse: func(l *loader, v envfile.Var) error {
+				switch v.Value {
+				case "systemd", "nginx":
+					l.def.ListenNginx = v.Value == "nginx"
+					return nil
+				}
+				return fmt.Errorf("%q is not systemd or nginx", v.Value)
+			}},
+		{Name: "RESTART", DocDef: "overlap with LISTEN, else sequential", Doc: "overlap: restart starts the new daemon on the same sockets, waits for READY, then stops the old; sequential: stop, then start",
+			parse: func(l *loader, v envfile.Var) error {
+				switch v.Value {
+				case "overlap", "sequential":
+					l.def.Overlap = v.Value == "overlap"
+					l.restartSet = true
+					return nil
+				}
+				return fmt.Errorf("%q is not overlap or sequential", v.Value)
+			}},
 		{Name: "CGROUP", Default: "yes", Doc: "yes: the daemon and all it starts run in a cgroup of their own, which stop empties (where the host has cgroup v2); no: its process group only",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Cgroup, err = ParseBool(v.Value); return }},
 		{Name: "NOTIFY_ACCESS", Default: "main", Doc: "READY=notify: whose notifications count: main (the daemon's PID) or all (its process group)",
@@ -390,6 +411,21 @@ func (l *loader) crossChecks() {
 		if vb := d.Verb(d.Guard); vb == nil || vb.Kind != VerbCommand {
 			l.add(l.lines["GUARD"], "GUARD", "%q is not a COMMAND_ verb of this definition; define COMMAND_%s or name one that exists", d.Guard, strings.ReplaceAll(d.Guard, "-", "_"))
 		}
+	}
+	if !l.restartSet {
+		d.Overlap = len(d.Listen) > 0
+	}
+	if line, ok := l.lines["RESTART"]; ok && len(d.Listen) == 0 {
+		l.add(line, "RESTART", "needs LISTEN: without sockets the watchdog holds, restart is stop then start")
+	}
+	if len(d.Listen) > 0 && d.Ready != nil && d.Ready.Kind == "fd" {
+		l.add(l.lines["READY"], "READY", "READY=fd:N cannot be used with LISTEN, whose sockets are fds 3 and up; use READY=notify or a probe")
+	}
+	if len(d.Listen) > 0 && d.Forks {
+		l.add(l.lines["LISTEN"], "LISTEN", "needs a daemon that stays in the foreground (FORKS=no)")
+	}
+	if len(d.Listen) > 0 && d.Respawn == RespawnNo {
+		l.add(l.lines["LISTEN"], "LISTEN", "needs the watchdog that holds the sockets: RESPAWN=no runs none")
 	}
 	if line, ok := l.lines["WATCHDOG_SEC"]; ok && d.WatchdogSec > 0 && (d.Ready == nil || d.Ready.Kind != "notify") {
 		l.add(line, "WATCHDOG_SEC", "needs READY=notify: the keepalives come on NOTIFY_SOCKET")

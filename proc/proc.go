@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -305,3 +306,38 @@ func (h *Handle) wait() (bool, error) {
 
 // Close releases the pidfd.
 func (h *Handle) Close() { h.f.Close() }
+
+// TCPListener is the PID of a process that holds a listening TCP socket on port
+// (IPv4 or IPv6), or 0 when /proc does not show one.
+func TCPListener(port int) int {
+	inodes := map[string]bool{}
+	want := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(l)
+			if len(fs) > 9 && strings.HasSuffix(fs[1], want) && fs[3] == "0A" {
+				inodes["socket:["+fs[9]+"]"] = true
+			}
+		}
+	}
+	if len(inodes) == 0 {
+		return 0
+	}
+	found := 0
+	Each(func(pid int) bool {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if t, err := os.Readlink(dir + "/" + e.Name()); err == nil && inodes[t] {
+				found = pid
+				return false
+			}
+		}
+		return true
+	})
+	return found
+}

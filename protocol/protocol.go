@@ -65,6 +65,11 @@ const (
 	// SigRepair: recreate a vanished RUNDIR, retake the watchdog lock, rewrite the
 	// state file and a missing or wrong pidfile.
 	SigRepair = unix.SIGHUP
+	// SigRestart: restart the daemon and keep the watchdog and its LISTEN
+	// sockets (RESTART=overlap: the new daemon first; sequential: stop, then
+	// start); State.Restarts counts each one done, State.RestartError says why
+	// one failed.
+	SigRestart = unix.SIGUSR2
 )
 
 // Files are the names in RUNDIR.
@@ -78,6 +83,10 @@ func (f Files) Lock(name string) string { return filepath.Join(f.Dir, name+".loc
 
 // State is NAME.state, the state file.
 func (f Files) State(name string) string { return filepath.Join(f.Dir, name+".state") }
+
+// ExecArg is the first argument of the exec shim (package watchdog, Exec) that
+// runs between the watchdog's fork and a LISTEN daemon's exec.
+const ExecArg = "__exec"
 
 // Notify is NAME.notify, the NOTIFY_SOCKET of a READY=notify service.
 func (f Files) Notify(name string) string { return filepath.Join(f.Dir, name+".notify") }

@@ -80,6 +80,8 @@ type (
 	}
 	// evStopped: the stop job ended (nil: nothing of it is left).
 	evStopped struct{ err error }
+	// evRetired: the old daemon of an overlapping restart is stopped.
+	evRetired struct{ err error }
 	// evPrepared: DIRS, FILES and PRE_START before a spawn ended.
 	evPrepared struct{ err error }
 	// evPostStarted: POST_START ended.
@@ -127,6 +129,8 @@ type effects interface {
 	locate(fg proc.Ref)                                 // FORKS=yes: searches PIDFILE; evLocated follows
 	probe(ready bool, daemon proc.Ref, began time.Time) // READY (until it passes, START_TIMEOUT after began) or CHECK (once); evProbed follows
 	stop(j job)                                         // PRE_STOP, STOP_COMMAND, STOP_SCHEDULE, POST_STOP; evStopped follows
+	retire(daemon proc.Ref, group int)                  // STOP_SCHEDULE on one daemon's process group only (not the cgroup the new one shares); evRetired follows
+	reread() (*definition.Definition, error)            // the definition and env files as they are now (a restart takes their changes)
 	groupLeft(pgid int) bool                            // whether a dead leader's group has live members
 	rss(pid int) (int64, error)                         // MAX_RSS: the resident memory of the daemon's group
 	logFull() bool                                      // LOG_MAX_SIZE: the log is due for rotation
@@ -179,6 +183,15 @@ type machine struct {
 	readyBy     time.Time // probing: START_TIMEOUT (EXTEND_TIMEOUT_USEC may move it)
 	keepaliveBy time.Time // running: WATCHDOG_SEC's next keepalive is due
 	loggedOnce  map[string]bool
+
+	// A restart by the watchdog (SigRestart, LISTEN): overlap while the new
+	// daemon starts next to old; seqRestart while a sequential one runs.
+	overlap    bool
+	old        proc.Ref
+	oldStarted time.Time
+	oldExited  bool
+	seqRestart bool
+	retiring   bool // the old daemon of a successful overlap is being stopped
 
 	nextCheck  time.Time // running: the next CHECK/MAX_RSS sample
 	checking   bool      // a CHECK probe of the current daemon runs
@@ -264,6 +277,16 @@ func (m *machine) handle(ev any) {
 		case protocol.SigRepair:
 			m.fx.repair(m.st.Daemon)
 			m.fx.publish(&m.st)
+		case protocol.SigRestart:
+			m.onRestart()
+		}
+	case evRetired:
+		if ev.err != nil {
+			m.fx.logEvent("restart: the old daemon: " + ev.err.Error())
+		}
+		if m.retiring {
+			m.retiring = false
+			m.restartDone(nil)
 		}
 	case evTimer:
 		m.onTimer()
@@ -327,7 +350,7 @@ func (m *machine) adopt(old *protocol.State) bool {
 	m.st.HealthRestarts, m.st.LastRestart = old.HealthRestarts, old.LastRestart
 	m.st.NotifyStatus, m.st.Readies = old.NotifyStatus, old.Readies
 	m.group, m.notified = old.Daemon.PID, true // it ran before: ready long ago
-	m.fx.repair(old.Daemon) // a daemon found without a record may have no pidfile naming it
+	m.fx.repair(old.Daemon)                    // a daemon found without a record may have no pidfile naming it
 	m.enterRunning()
 	m.fx.logEvent(fmt.Sprintf("adopted running daemon (pid %d)", old.Daemon.PID))
 	m.fx.reportOK(old.Daemon.PID)
@@ -365,7 +388,7 @@ func (m *machine) spawnNow() {
 
 // daemonUp: a new daemon runs (spawned, or found through PIDFILE).
 func (m *machine) daemonUp() {
-	if m.waiting {
+	if m.waiting || m.overlap {
 		if m.def.StartWait == 0 {
 			m.settled()
 			return
@@ -408,12 +431,92 @@ func (m *machine) running() {
 		m.waiting = false
 		m.fx.reportOK(m.st.Daemon.PID)
 	}
+	if m.overlap {
+		// The new daemon is ready: the old one goes (its group only: both are
+		// in the service's cgroup).
+		m.overlap, m.retiring = false, true
+		old := m.old
+		m.old = proc.Ref{}
+		m.fx.logEvent(fmt.Sprintf("restart: the new daemon (pid %d) is ready; stopping the old one (pid %d)", m.st.Daemon.PID, old.PID))
+		m.fx.retire(old, old.PID)
+	}
+	if m.seqRestart {
+		m.seqRestart = false
+		m.restartDone(nil)
+	}
+}
+
+// onRestart (SigRestart): restart the daemon, keeping the watchdog and its
+// sockets. RESTART=overlap starts the new daemon first and stops the old one
+// only once the new one is ready; a new daemon that fails leaves the old one
+// serving. RESTART=sequential stops, then starts.
+func (m *machine) onRestart() {
+	if m.state != stRunning || m.overlap || m.retiring || m.seqRestart || m.st.Daemon.PID == 0 {
+		m.restartDone(fmt.Errorf("cannot restart while %s", m.state))
+		return
+	}
+	m.st.RestartError = ""
+	// A restart takes what changed in the definition and the env files, as a
+	// stop and a start would; the sockets stay, so LISTEN may not change.
+	d, err := m.fx.reread()
+	if err != nil {
+		m.restartDone(err)
+		return
+	}
+	m.def = d
+	if !m.def.Overlap {
+		m.seqRestart = true
+		m.reason = "restart"
+		m.st.Reason = "restarting"
+		m.fx.logEvent(fmt.Sprintf("restart: stopping daemon (pid %d)", m.st.Daemon.PID))
+		m.enter(stRestarting)
+		m.fx.stop(job{daemon: m.st.Daemon})
+		return
+	}
+	m.old, m.oldStarted, m.oldExited, m.overlap = m.st.Daemon, m.st.Started, false, true
+	m.upEvent = "restart: started the new daemon (pid %d) next to the old one"
+	m.spawn()
+}
+
+// overlapFailed: the new daemon of an overlapping restart did not get ready;
+// it is stopped (its group: the cgroup is the old one's too) and the old one
+// serves on, unless it died meanwhile.
+func (m *machine) overlapFailed(reason string, newDaemon proc.Ref, group int) {
+	m.overlap = false
+	m.fx.retire(newDaemon, group)
+	m.fx.logEvent("restart failed, the old daemon serves on: " + reason)
+	old := m.old
+	m.old = proc.Ref{}
+	if m.oldExited {
+		m.st.Daemon = proc.Ref{}
+		m.restartDone(errors.New(reason + "; and the old daemon exited meanwhile"))
+		then, why := m.decide(false, "restart failed and the old daemon exited", m.fx.now().Sub(m.oldStarted))
+		m.then, m.reason, m.code = then, why, 0
+		m.finish()
+		return
+	}
+	m.st.Daemon, m.st.Started, m.group, m.notified = old, m.oldStarted, old.PID, true
+	m.fx.writePidfile(old.PID)
+	m.enterRunning()
+	m.restartDone(errors.New(reason))
+}
+
+// restartDone publishes the end of a restart the CLI waits for.
+func (m *machine) restartDone(err error) {
+	m.st.Restarts++
+	m.st.RestartError = ""
+	if err != nil {
+		m.st.RestartError = err.Error()
+	}
+	m.fx.publish(&m.st)
 }
 
 // enter changes the state and publishes it.
 func (m *machine) enter(s state) {
 	m.state = s
 	switch {
+	case s <= stPostStart && m.overlap:
+		m.st.Phase = protocol.PhaseRunning // the old daemon serves meanwhile
 	case s <= stPostStart && m.waiting, s == stProbing:
 		m.st.Phase = protocol.PhaseStarting
 	case s == stRunning || s == stPostStart:
@@ -482,6 +585,10 @@ func (m *machine) onExit(ev evExit) {
 		m.onForeground(ev)
 		return
 	}
+	if m.overlap && ev.pid == m.old.PID {
+		m.oldExited = true
+		return
+	}
 	if ev.pid != m.st.Daemon.PID || ev.pid == 0 {
 		return // a process of an earlier spawn, or a daemon a stop job saw go first
 	}
@@ -493,6 +600,14 @@ func (m *machine) onExit(ev evExit) {
 	case stRestarting, stStopping, stCleaning:
 		return // the stop job in progress says when all is gone
 	case stSettling, stProbing, stPostStart:
+		if m.overlap {
+			m.overlapFailed(fmt.Sprintf("the new daemon exited during start (%s)", ev.exit.Describe()), proc.Ref{}, group.group)
+			return
+		}
+		if m.seqRestart {
+			m.seqRestart = false
+			m.restartDone(fmt.Errorf("the new daemon exited during start (%s)", ev.exit.Describe()))
+		}
 		if !m.waiting {
 			break // POST_START of a respawned daemon: a death like any
 		}
@@ -602,12 +717,16 @@ func (m *machine) onStopped(ev evStopped) {
 		m.finish()
 	case stRestarting:
 		if ev.err != nil {
-			m.fx.logEvent("health restart: " + ev.err.Error())
+			m.fx.logEvent(m.reason + ": " + ev.err.Error())
 		}
 		m.st.Daemon = proc.Ref{}
-		m.st.HealthRestarts++
 		m.fx.removePidfile(0)
 		m.upEvent = "restarted daemon (pid %d) after " + m.reason
+		if m.seqRestart {
+			m.upEvent = "restart: started daemon (pid %d)"
+		} else {
+			m.st.HealthRestarts++
+		}
 		m.spawn()
 	case stStopping:
 		if ev.err != nil && m.then == endStop {
@@ -709,6 +828,14 @@ func (m *machine) notReady(reason string) {
 	if m.waiting {
 		m.abort(endFailStart, reason, 1)
 		return
+	}
+	if m.overlap {
+		m.overlapFailed(reason, m.st.Daemon, m.st.Daemon.PID)
+		return
+	}
+	if m.seqRestart {
+		m.seqRestart = false
+		m.restartDone(errors.New(reason))
 	}
 	then, why := m.decide(false, reason, m.fx.now().Sub(m.st.Started))
 	m.fx.logEvent(reason)
@@ -856,6 +983,7 @@ func (m *machine) abort(then outcome, reason string, code int) {
 // onStop (SigStop): stop the daemon, remove the pidfile and the state file, exit.
 // Nothing may respawn once this is asked.
 func (m *machine) onStop() {
+	m.dropOld()
 	if m.waiting {
 		m.fx.reportFail(1, "stopped while starting")
 		m.waiting = false
@@ -869,6 +997,7 @@ func (m *machine) onStop() {
 // resurrected. A start the CLI waits for is abandoned instead (what it started is
 // stopped), and so is a FORKS=yes spawn whose daemon nobody could find again.
 func (m *machine) onDetach() {
+	m.dropOld()
 	switch {
 	case m.state == stStopping || m.state == stDone:
 	case m.waiting:
@@ -879,6 +1008,18 @@ func (m *machine) onDetach() {
 		m.st.Watchdog = proc.Ref{}
 		m.fx.publish(&m.st)
 		m.state, m.exitCode = stDone, 0
+	}
+}
+
+// dropOld ends an overlapping restart for a stop or a detach: the old daemon is
+// stopped (a detach leaves the new one alone, as it would any daemon).
+func (m *machine) dropOld() {
+	if m.overlap && m.old.PID != 0 && !m.oldExited {
+		m.fx.retire(m.old, m.old.PID)
+	}
+	if m.overlap || m.seqRestart || m.retiring {
+		m.overlap, m.seqRestart, m.retiring, m.old = false, false, false, proc.Ref{}
+		m.restartDone(errors.New("stopped during the restart"))
 	}
 }
 

@@ -20,18 +20,20 @@ import (
 // fake is the machine's world in the tests: it records every effect as a line,
 // answers from its fields, and runs nothing. Time only moves when a test says.
 type fake struct {
-	clock    time.Time
-	calls    []string
-	pid      int   // the last PID spawn gave
-	spawnErr error // the next spawn fails with it
-	adoptErr error
-	left     map[int]bool // groupLeft's answers
-	rssBytes int64
-	full     bool // logFull's answer
-	phases   []protocol.Phase
-	last     protocol.State // the last state published
-	logs     []string
-	report   string // "ok PID" or "fail CODE REASON"
+	clock     time.Time
+	calls     []string
+	pid       int   // the last PID spawn gave
+	spawnErr  error // the next spawn fails with it
+	adoptErr  error
+	left      map[int]bool // groupLeft's answers
+	rssBytes  int64
+	full      bool // logFull's answer
+	phases    []protocol.Phase
+	last      protocol.State // the last state published
+	logs      []string
+	report    string                 // "ok PID" or "fail CODE REASON"
+	def       *definition.Definition // reread's answer
+	rereadErr error
 }
 
 func newFake() *fake {
@@ -71,6 +73,11 @@ func (f *fake) stop(j job) {
 	default:
 		f.rec("stop forks of %d", j.forks.PID)
 	}
+}
+func (f *fake) retire(d proc.Ref, group int) { f.rec("retire %d group %d", d.PID, group) }
+func (f *fake) reread() (*definition.Definition, error) {
+	f.rec("reread")
+	return f.def, f.rereadErr
 }
 func (f *fake) groupLeft(pgid int) bool    { return f.left[pgid] }
 func (f *fake) rss(int) (int64, error)     { return f.rssBytes, nil }
@@ -118,6 +125,7 @@ type harness struct {
 func newHarness(t *testing.T, set func(d *definition.Definition)) *harness {
 	f := newFake()
 	d := testDef(t, set)
+	f.def = d
 	return &harness{t: t, f: f, m: newMachine(d, f, protocol.State{Name: "svc", Watchdog: proc.Ref{PID: 10, Start: 10}})}
 }
 

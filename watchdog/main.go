@@ -58,7 +58,7 @@ func Main(args []string) int {
 		rep.Fail(6, 0, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 6
 	}
-	w := &world{def: def, files: protocol.FilesOf(paths), rep: rep,
+	w := &world{def: def, paths: paths, files: protocol.FilesOf(paths), rep: rep, adopting: mode == protocol.ModeAdopt,
 		events: make(chan any, 16), sigc: make(chan os.Signal, 8), children: map[int]<-chan struct{}{}}
 	// Catch, never ignore: caught signals are reset to the default in the daemon,
 	// ignored ones would be inherited as SIG_IGN.
@@ -83,6 +83,12 @@ func Main(args []string) int {
 	code := w.loop(m)
 	if w.notify != nil {
 		w.notify.Close()
+	}
+	for i, f := range w.listen {
+		f.Close() // nothing listens after stop
+		if l := def.Listen[i]; l.Kind == "unix" && m.st.Daemon.PID == 0 {
+			os.Remove(l.Addr) // a detached daemon still serves on it
+		}
 	}
 	if w.cg != nil && m.st.Daemon.PID == 0 && !w.cg.Populated() {
 		w.cg.Remove()
@@ -226,6 +232,19 @@ func (w *world) setup() (int, string) {
 			} else {
 				w.cg, w.cgFD = g, fd
 			}
+		}
+	}
+	if len(d.Listen) > 0 {
+		files, err := listenAll(d.Listen)
+		switch {
+		case err == nil:
+			w.listen = files
+		case w.adopting:
+			// The running daemon holds them: bound again before the next spawn
+			// (connections between its death and then are refused).
+			w.logEvent(fmt.Sprintf("%v: the adopted daemon holds the sockets; they are bound again before the next spawn", err))
+		default:
+			return 1, err.Error()
 		}
 	}
 	if d.Ready != nil && d.Ready.Kind == "notify" {

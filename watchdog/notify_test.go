@@ -175,3 +175,76 @@ func TestNotifyWatchdog(t *testing.T) {
 	h.ev(said(101, notify.Msg{Trigger: true}))
 	h.want(stRestarting, "spawn 101; pidfile 101; stop daemon 101")
 }
+
+func withListen(overlap bool) func(*definition.Definition) {
+	return func(d *definition.Definition) {
+		d.Listen = []definition.Listen{{Kind: "tcp", Addr: "127.0.0.1:1"}}
+		d.Overlap = overlap
+		withNotify(d)
+	}
+}
+
+func TestRestartOverlap(t *testing.T) {
+	h := newHarness(t, withListen(true))
+	h.m.start()
+	h.ev(said(101, readyMsg))
+	h.fire()
+	h.want(stRunning, "spawn 101; pidfile 101")
+	h.ev(evSignal{protocol.SigRestart})
+	h.want(stSettling, "reread; spawn 102; pidfile 102") // the old one serves on
+	h.wantPhase(protocol.PhaseRunning)
+	h.fire()
+	h.ev(said(102, readyMsg))
+	h.want(stRunning, "retire 101 group 101")
+	if h.f.last.Restarts != 0 {
+		t.Errorf("restart done before the old daemon is stopped: %+v", h.f.last)
+	}
+	h.ev(evExit{pid: 101, exit: proc.Exit{Known: true}}) // the old one: expected
+	h.ev(evRetired{})
+	if h.f.last.Restarts != 1 || h.f.last.RestartError != "" || h.f.last.Daemon.PID != 102 {
+		t.Errorf("after the restart: %+v", h.f.last)
+	}
+
+	// A new daemon that dies: the old one serves on.
+	h.ev(evSignal{protocol.SigRestart})
+	h.want(stSettling, "reread; spawn 103; pidfile 103")
+	h.ev(evExit{pid: 103, exit: proc.Exit{Known: true, Code: 1}})
+	h.want(stRunning, "retire 0 group 103; pidfile 102")
+	if h.f.last.Restarts != 2 || h.f.last.RestartError == "" || h.f.last.Daemon.PID != 102 {
+		t.Errorf("after a failed restart: %+v", h.f.last)
+	}
+	// One that never gets ready: stopped, the old one serves on.
+	h.ev(evSignal{protocol.SigRestart})
+	h.fire()
+	h.want(stProbing, "reread; spawn 104; pidfile 104")
+	h.fire()
+	h.want(stRunning, "retire 104 group 104; pidfile 102")
+	h.wantLog("restart failed, the old daemon serves on: not ready within START_TIMEOUT")
+	// A stop during a restart stops both.
+	h.ev(evSignal{protocol.SigRestart})
+	h.ev(evSignal{protocol.SigStop})
+	h.want(stStopping, "reread; spawn 105; pidfile 105; retire 102 group 102; stop daemon 105")
+}
+
+func TestRestartSequential(t *testing.T) {
+	h := newHarness(t, withListen(false))
+	h.m.start()
+	h.ev(said(101, readyMsg))
+	h.fire()
+	h.want(stRunning, "spawn 101; pidfile 101")
+	h.ev(evSignal{protocol.SigRestart})
+	h.want(stRestarting, "reread; stop daemon 101")
+	h.ev(evExit{pid: 101, exit: proc.Exit{Known: true}})
+	h.ev(evStopped{})
+	h.want(stProbing, "rm pidfile 0; spawn 102; pidfile 102")
+	h.ev(said(102, readyMsg))
+	h.want(stRunning, "")
+	if h.f.last.Restarts != 1 || h.f.last.HealthRestarts != 0 {
+		t.Errorf("a restart is no health restart: %+v", h.f.last)
+	}
+	h.f.rereadErr = errors.New("the definition: bad")
+	h.ev(evSignal{protocol.SigRestart})
+	if h.f.last.Restarts != 2 || h.f.last.RestartError != "the definition: bad" || h.m.state != stRunning {
+		t.Errorf("a broken definition: %+v", h.f.last)
+	}
+}

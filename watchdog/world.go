@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 // loop goroutine; the goroutines it starts only send events.
 type world struct {
 	def    *definition.Definition
+	paths  definition.Paths
 	files  protocol.Files
 	rep    *protocol.Reporter
 	events chan any
@@ -38,9 +40,11 @@ type world struct {
 	logStart int64       // log size when the current start began (for the failure report)
 	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
 
-	notify   *notify.Listener         // READY=notify: NOTIFY_SOCKET
-	cg       *cgroup.Group            // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
-	cgFD     int                      // cg's directory, for CLONE_INTO_CGROUP
+	notify   *notify.Listener // READY=notify: NOTIFY_SOCKET
+	listen   []*os.File       // LISTEN's sockets, held for life
+	adopting bool             // started to adopt a running daemon
+	cg       *cgroup.Group    // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
+	cgFD     int              // cg's directory, for CLONE_INTO_CGROUP
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
@@ -75,6 +79,22 @@ func (w *world) spawn() (proc.Ref, error) {
 			// No WATCHDOG_PID: the PID is not known before the fork, and without
 			// it sd_watchdog_enabled(3) applies WATCHDOG_USEC to the daemon itself.
 			cmd.Env = append(cmd.Env, "WATCHDOG_USEC="+strconv.FormatInt(d.WatchdogSec.Microseconds(), 10))
+		}
+	}
+	if len(d.Listen) > 0 && w.listen == nil {
+		files, err := listenAll(d.Listen) // after an adopted daemon held them
+		if err != nil {
+			return proc.Ref{}, err
+		}
+		w.listen = files
+	}
+	if len(w.listen) > 0 {
+		cmd.ExtraFiles = w.listen
+		cmd.Env = append(slices.Clip(cmd.Env), listenEnv(d)...)
+		if !d.ListenNginx {
+			// LISTEN_PID is the daemon's own PID: set by the exec shim, in the
+			// daemon's process, before it becomes the daemon.
+			cmd.Path, cmd.Args = "/proc/self/exe", append([]string{"svcwrap", protocol.ExecArg, d.Path}, d.Argv...)
 		}
 	}
 	var fdRead *os.File
@@ -343,6 +363,32 @@ func (w *world) stop(j job) {
 		err := run.Stop(w.def, t, j.daemon.PID != 0, j.group != 0, func(err error) { w.logEvent(err.Error()) })
 		w.events <- evStopped{err}
 	}()
+}
+
+// reread loads the definition again for a restart. LISTEN must not have changed:
+// the watchdog's sockets are the old ones.
+func (w *world) reread() (*definition.Definition, error) {
+	d, err := definition.Load(w.def.Name, w.def.File, w.paths)
+	if err != nil {
+		return nil, fmt.Errorf("the definition: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	if fmt.Sprint(d.Listen) != fmt.Sprint(w.def.Listen) {
+		return nil, errors.New("LISTEN changed: the watchdog's sockets are the old ones; stop, then start")
+	}
+	w.def = d
+	return d, nil
+}
+
+// retire stops one daemon's process group by STOP_SCHEDULE (then SIGKILL), off
+// the loop: the old daemon of an overlapping restart, or a new one that failed.
+// Not the cgroup, which the other daemon shares.
+func (w *world) retire(daemon proc.Ref, group int) {
+	t := proc.Target{Ref: daemon, Group: group}
+	if reaped, ok := w.children[daemon.PID]; ok && daemon.PID != 0 {
+		t.Exited = reaped
+	}
+	steps := proc.WithFinalKill(w.def.StopSchedule.Steps)
+	go func() { w.events <- evRetired{proc.Stop(t, steps)} }()
 }
 
 // prepare makes DIRS and FILES and runs PRE_START, off the loop.

@@ -37,6 +37,8 @@ func main() {
 	switch {
 	case len(args) > 1 && args[1] == protocol.Arg:
 		os.Exit(watchdog.Main(args[2:]))
+	case len(args) > 1 && args[1] == protocol.ExecArg:
+		os.Exit(watchdog.Exec(args[2:]))
 	case len(args) > 1 && strings.Contains(args[1], "/"):
 		os.Exit(commands.RunScript(args[1], args[2:]))
 	case filepath.Base(args[0]) != "svcwrap":

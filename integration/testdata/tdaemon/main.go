@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -60,6 +61,7 @@ var (
 	writeEvery = flag.Duration("write-every", 0, "pause between -write-lines lines")
 	listenUnix = flag.String("listen-unix", "", "unix stream socket path to listen on (accepts and closes)")
 	listenWait = flag.Duration("listen-delay", 0, "start listening (-listen, -listen-unix) only after this long, like a slow daemon")
+	listenFds  = flag.Bool("listen-fds", false, "serve (like -listen) on the sockets of LISTEN_FDS (fds 3..), checking LISTEN_PID; report {\"ev\":\"listening-fds\"}")
 	notifyAt   = flag.Duration("notify-after", -1, "send READY=1 (and -notify-status) to $NOTIFY_SOCKET after this long; -1 never")
 	notifyText = flag.String("notify-status", "", "STATUS= sent with READY=1")
 	notifyFd   = flag.Int("notify-fd", 0, "write a newline on this fd after -notify-after (s6 notification-fd); 0 none")
@@ -201,6 +203,25 @@ func main() {
 	if *listenWait > 0 && (*listen != "" || *listenUnix != "") {
 		time.Sleep(*listenWait) // simulates a daemon that takes a while to get ready
 	}
+	if *listenFds {
+		n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+		if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) || n < 1 {
+			fmt.Fprintf(os.Stderr, "tdaemon: LISTEN_PID %q (pid %d), LISTEN_FDS %q\n", os.Getenv("LISTEN_PID"), os.Getpid(), os.Getenv("LISTEN_FDS"))
+			os.Exit(1)
+		}
+		for fd := 3; fd < 3+n; fd++ {
+			f := os.NewFile(uintptr(fd), "listen")
+			ln, err := net.FileListener(f)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "tdaemon: fd %d: %v\n", fd, err)
+				os.Exit(1)
+			}
+			f.Close() // FileListener holds a dup
+			fdListeners = append(fdListeners, ln)
+			go serve(ln)
+		}
+		send(map[string]any{"ev": "listening-fds", "pid": os.Getpid(), "names": os.Getenv("LISTEN_FDNAMES")})
+	}
 	if *listenUnix != "" {
 		ln, err := net.Listen("unix", *listenUnix)
 		if err != nil {
@@ -253,6 +274,15 @@ func main() {
 				os.Exit(*exitCode)
 			}
 			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				if *listenFds {
+					// Graceful, as a daemon on inherited sockets is: accept no
+					// more (the sockets stay open in the watchdog), answer
+					// what was accepted, then exit.
+					for _, ln := range fdListeners {
+						ln.Close()
+					}
+					inflight.Wait()
+				}
 				os.Exit(0)
 			}
 		case <-timer:
@@ -351,7 +381,9 @@ func serve(ln net.Listener) {
 			continue // keep c open and unanswered (never closed: a hung daemon)
 		}
 		served.Add(1)
+		inflight.Add(1)
 		go func(c net.Conn) {
+			defer inflight.Done()
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(5 * time.Second))
 			line, err := bufio.NewReader(c).ReadString('\n')
@@ -448,3 +480,8 @@ func sdNotify(msg string) {
 	c.Write([]byte(msg))
 	c.Close()
 }
+
+var (
+	fdListeners []net.Listener // -listen-fds
+	inflight    sync.WaitGroup // connections accepted and not yet answered
+)
