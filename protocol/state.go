@@ -52,12 +52,12 @@ type State struct {
 	// daemon sent (a reload waits for one more), and whether it said RELOADING=1
 	// since the last.
 	// Cgroup is the daemon's cgroup (package cgroup), "" when it has none.
-	Cgroup       string    `json:"cgroup,omitempty"`
-	NotifyStatus string    `json:"status_text,omitempty"`
+	Cgroup       string `json:"cgroup,omitempty"`
+	NotifyStatus string `json:"status_text,omitempty"`
 	// Restarts counts the restarts the watchdog did (SigRestart); RestartError
 	// is the last one's failure ("" when it succeeded).
-	Restarts     int    `json:"restarts,omitempty"`
-	RestartError string `json:"restart_error,omitempty"`
+	Restarts     int       `json:"restarts,omitempty"`
+	RestartError string    `json:"restart_error,omitempty"`
 	Readies      int       `json:"readies,omitempty"`
 	Reloading    bool      `json:"reloading,omitempty"`
 	Updated      time.Time `json:"updated"`
