@@ -7,6 +7,7 @@ package integration_test
 import (
 	"bufio"
 	"errors"
+	"runtime"
 	"fmt"
 	"net"
 	"os"
@@ -27,11 +28,23 @@ type clients struct {
 	wg                  sync.WaitGroup
 }
 
-func startClients(addr string) *clients {
+func startClients(addr string) *clients { return startClientsIn(addr, nil) }
+
+// startClientsIn is startClients from a thread that enter (when not nil) has
+// put in another network namespace first; the thread dies with the loop.
+func startClientsIn(addr string, enter func() error) *clients {
 	c := &clients{stop: make(chan struct{})}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		if enter != nil {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			if err := enter(); err != nil {
+				c.failed.Add(1)
+				c.firstErr.CompareAndSwap(nil, err.Error())
+				return
+			}
+		}
 		for {
 			select {
 			case <-c.stop:
@@ -80,7 +93,7 @@ func get(addr string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(line, " 200 ") {
+	if !strings.Contains(line, " 200 ") && !strings.Contains(line, " 404 ") {
 		return fmt.Errorf("answer %q", line)
 	}
 	return nil

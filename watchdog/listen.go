@@ -61,7 +61,14 @@ func listenAll(ls []definition.Listen) ([]*os.File, error) {
 func listenOne(l definition.Listen) (*os.File, error) {
 	lc := net.ListenConfig{}
 	if l.Kind == "tcp" {
-		ln, err := lc.Listen(context.Background(), "tcp", l.Addr)
+		// tcp4 or tcp6 by the address: [::]:80 is IPv6 only (Go sets
+		// IPV6_V6ONLY for tcp6), as nginx's own `listen [::]:80` and Debian's
+		// default site expect, so that 0.0.0.0:80 can be bound too.
+		network := "tcp4"
+		if host, _, _ := net.SplitHostPort(l.Addr); strings.Contains(host, ":") {
+			network = "tcp6"
+		}
+		ln, err := lc.Listen(context.Background(), network, l.Addr)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return nil, inUse(l.Addr, err)

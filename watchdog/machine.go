@@ -286,6 +286,11 @@ func (m *machine) handle(ev any) {
 		}
 		if m.retiring {
 			m.retiring = false
+			// The old daemon may have removed a pidfile it shares with the
+			// new one on its way out (nginx's "pid /run/nginx.pid").
+			if m.st.Daemon.PID != 0 {
+				m.fx.writePidfile(m.st.Daemon.PID)
+			}
 			m.restartDone(nil)
 		}
 	case evTimer:

@@ -201,6 +201,7 @@ func TestRestartOverlap(t *testing.T) {
 	}
 	h.ev(evExit{pid: 101, exit: proc.Exit{Known: true}}) // the old one: expected
 	h.ev(evRetired{})
+	h.want(stRunning, "pidfile 102")
 	if h.f.last.Restarts != 1 || h.f.last.RestartError != "" || h.f.last.Daemon.PID != 102 {
 		t.Errorf("after the restart: %+v", h.f.last)
 	}
