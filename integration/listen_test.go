@@ -7,10 +7,10 @@ package integration_test
 import (
 	"bufio"
 	"errors"
-	"runtime"
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
