@@ -86,27 +86,28 @@ type Definition struct {
 	EnvFiles []string
 	Env      []string // the service environment
 
-	Respawn      Policy
-	NormalExit   ExitSet
-	RespawnDelay time.Duration
-	RespawnLimit Window
-	StartWait    time.Duration
-	StartTimeout time.Duration
-	Ready        *probe.Probe
-	ReadyArgv    []string      // READY exec
-	NotifyAll    bool          // NOTIFY_ACCESS=all
-	Cgroup       bool          // CGROUP: the daemon runs in a cgroup of its own (where the host has cgroup v2)
-	Listen       []Listen      // LISTEN: sockets the watchdog holds and passes to every spawn
-	ListenNginx  bool          // LISTEN_STYLE=nginx: NGINX="3;4;" instead of LISTEN_FDS
-	Overlap      bool          // RESTART=overlap: restart starts the new daemon before stopping the old
-	WatchdogSec  time.Duration // WATCHDOG_SEC
-	Check        *probe.Probe
-	CheckArgv    []string // CHECK exec
-	CheckEvery   time.Duration
-	CheckTimeout time.Duration
-	CheckFails   int
-	MaxRSS       int64
-	StopSchedule Schedule
+	Respawn       Policy
+	NormalExit    ExitSet
+	RespawnDelay  time.Duration
+	RespawnLimit  Window
+	StartWait     time.Duration
+	StartTimeout  time.Duration
+	Ready         *probe.Probe
+	ReadyArgv     []string      // READY exec
+	NotifyAll     bool          // NOTIFY_ACCESS=all
+	Cgroup        bool          // CGROUP: the daemon runs in a cgroup of its own (where the host has cgroup v2)
+	Listen        []Listen      // LISTEN: sockets the watchdog holds and passes to every spawn
+	ListenNginx   bool          // LISTEN_STYLE=nginx: NGINX="3;4;" instead of LISTEN_FDS
+	Overlap       bool          // RESTART=overlap: restart starts the new daemon before stopping the old
+	EventInterval time.Duration // ON_EVENT_INTERVAL
+	WatchdogSec   time.Duration // WATCHDOG_SEC
+	Check         *probe.Probe
+	CheckArgv     []string // CHECK exec
+	CheckEvery    time.Duration
+	CheckTimeout  time.Duration
+	CheckFails    int
+	MaxRSS        int64
+	StopSchedule  Schedule
 
 	ReloadSignal  unix.Signal
 	ReloadCommand []string

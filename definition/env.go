@@ -154,6 +154,9 @@ func (d *Definition) HookBound(key string) time.Duration {
 	if key == "PRE_START" || key == "POST_START" {
 		return d.StartTimeout
 	}
+	if key == "ON_EVENT" {
+		return 30 * time.Second
+	}
 	return max(d.StopSchedule.Total(), 5*time.Second)
 }
 

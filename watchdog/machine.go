@@ -131,6 +131,7 @@ type effects interface {
 	stop(j job)                                         // PRE_STOP, STOP_COMMAND, STOP_SCHEDULE, POST_STOP; evStopped follows
 	retire(daemon proc.Ref, group int)                  // STOP_SCHEDULE on one daemon's process group only (not the cgroup the new one shares); evRetired follows
 	reread() (*definition.Definition, error)            // the definition and env files as they are now (a restart takes their changes)
+	event(kind, reason, exit string)                    // ON_EVENT: respawn, failed, health-restart, not-ready (rate-limited by the world)
 	groupLeft(pgid int) bool                            // whether a dead leader's group has live members
 	rss(pid int) (int64, error)                         // MAX_RSS: the resident memory of the daemon's group
 	logFull() bool                                      // LOG_MAX_SIZE: the log is due for rotation
@@ -621,6 +622,7 @@ func (m *machine) onExit(ev evExit) {
 		return
 	}
 	then, reason := m.decide(ev.exit.Known && m.def.NormalExit.Contains(ev.exit.Code, ev.exit.Signal), ev.exit.Describe(), ran)
+	m.emit(then, reason, m.st.LastExit)
 	m.afterDeath(group, then, reason, 0)
 }
 
@@ -785,6 +787,7 @@ func (m *machine) spawnFailed(err error, code int) {
 	m.fx.logEvent("respawn failed: " + err.Error())
 	m.st.Daemon, m.st.Started, m.st.LastExit = proc.Ref{}, m.fx.now(), "spawn failed"
 	then, reason := m.decide(false, "spawn failed", 0)
+	m.emit(then, reason, "spawn failed")
 	m.afterDeath(strays, then, reason, 0)
 }
 
@@ -844,6 +847,8 @@ func (m *machine) notReady(reason string) {
 	}
 	then, why := m.decide(false, reason, m.fx.now().Sub(m.st.Started))
 	m.fx.logEvent(reason)
+	m.fx.event("not-ready", reason, "")
+	m.emit(then, why, "")
 	m.then, m.reason, m.code = then, why, 0
 	m.st.Reason = why
 	m.enter(stCleaning)
@@ -953,6 +958,7 @@ func (m *machine) healthRestart(reason string) {
 	m.st.LastRestart = reason
 	m.st.Reason = "restarting: " + reason
 	m.fx.logEvent(fmt.Sprintf("restarting daemon (pid %d): %s", m.st.Daemon.PID, reason))
+	m.fx.event("health-restart", reason, "")
 	m.enter(stRestarting)
 	m.fx.stop(job{daemon: m.st.Daemon})
 }
@@ -1025,6 +1031,16 @@ func (m *machine) dropOld() {
 	if m.overlap || m.seqRestart || m.retiring {
 		m.overlap, m.seqRestart, m.retiring, m.old = false, false, false, proc.Ref{}
 		m.restartDone(errors.New("stopped during the restart"))
+	}
+}
+
+// emit tells ON_EVENT what follows a death: a respawn, or the give-up.
+func (m *machine) emit(then outcome, reason, exit string) {
+	switch then {
+	case respawnNow, respawnLater:
+		m.fx.event("respawn", reason, exit)
+	case endFailed:
+		m.fx.event("failed", reason, exit)
 	}
 }
 

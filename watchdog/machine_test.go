@@ -33,6 +33,7 @@ type fake struct {
 	logs      []string
 	report    string                 // "ok PID" or "fail CODE REASON"
 	def       *definition.Definition // reread's answer
+	events    []string               // ON_EVENT kinds
 	rereadErr error
 }
 
@@ -74,7 +75,8 @@ func (f *fake) stop(j job) {
 		f.rec("stop forks of %d", j.forks.PID)
 	}
 }
-func (f *fake) retire(d proc.Ref, group int) { f.rec("retire %d group %d", d.PID, group) }
+func (f *fake) retire(d proc.Ref, group int)    { f.rec("retire %d group %d", d.PID, group) }
+func (f *fake) event(kind, reason, exit string) { f.events = append(f.events, kind) }
 func (f *fake) reread() (*definition.Definition, error) {
 	f.rec("reread")
 	return f.def, f.rereadErr

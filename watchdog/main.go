@@ -81,6 +81,9 @@ func Main(args []string) int {
 		m.start()
 	}
 	code := w.loop(m)
+	if w.hook != nil {
+		w.hook.flush(w.def.HookBound("ON_EVENT")) // a give-up is never swallowed
+	}
 	if w.notify != nil {
 		w.notify.Close()
 	}

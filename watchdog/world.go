@@ -43,6 +43,7 @@ type world struct {
 	notify   *notify.Listener // READY=notify: NOTIFY_SOCKET
 	listen   []*os.File       // LISTEN's sockets, held for life
 	adopting bool             // started to adopt a running daemon
+	hook     *eventHook       // ON_EVENT's runs
 	cg       *cgroup.Group    // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
 	cgFD     int              // cg's directory, for CLONE_INTO_CGROUP
 
