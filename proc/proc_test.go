@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +44,14 @@ func TestMain(m *testing.M) {
 
 // group starts sh -c script in its own process group and returns its identity.
 func group(t *testing.T, script string) (*exec.Cmd, Ref) {
+	cmd, ref, _ := groupWait(t, script)
+	return cmd, ref
+}
+
+// groupWait is group, with the one function that waits for the shell: the test
+// may call it (go wait()) and the cleanup calls it again, never concurrently
+// with another Wait of the same Cmd.
+func groupWait(t *testing.T, script string) (*exec.Cmd, Ref, func() error) {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -55,17 +64,18 @@ func group(t *testing.T, script string) (*exec.Cmd, Ref) {
 	if _, err := stdout.Read(buf); err != nil || string(buf) != "up\n" {
 		t.Fatalf("%q: %q %v", script, buf, err)
 	}
-	t.Cleanup(func() { unix.Kill(-cmd.Process.Pid, unix.SIGKILL); cmd.Wait() })
+	wait := sync.OnceValue(cmd.Wait)
+	t.Cleanup(func() { unix.Kill(-cmd.Process.Pid, unix.SIGKILL); wait() })
 	ref, err := Identify(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cmd, ref
+	return cmd, ref, wait
 }
 
 func TestStopGroup(t *testing.T) {
-	cmd, ref := group(t, "sleep 60 & sleep 60 & echo up; wait")
-	go cmd.Wait() // our child: reaped when it exits
+	_, ref, wait := groupWait(t, "sleep 60 & sleep 60 & echo up; wait")
+	go wait() // our child: reaped when it exits
 	steps := []Step{{unix.SIGTERM, 5 * time.Second}}
 	if err := Stop(TargetOf(ref), steps); err != nil {
 		t.Fatal(err)
@@ -157,7 +167,8 @@ func TestRunTimeout(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Run returned %v after its deadline of 100ms", d)
 	}
-	if GroupAlive(cmd.Process.Pid) {
+	// Killed: gone as soon as the kernel has delivered SIGKILL (bounded wait).
+	if !WaitGroupEmpty(cmd.Process.Pid, time.Now().Add(5*time.Second)) {
 		t.Error("the group survived the timeout")
 	}
 	var se *StartError
