@@ -28,16 +28,28 @@ import (
 const Dir = "svcwrap"
 
 // DefaultRunDir is the RUNDIR whose services' cgroups are in Dir itself; the
-// services of another RUNDIR (a second tree, a test's) are in Dir-HASH, so that
-// two trees with the same service names never share a cgroup.
+// services of another RUNDIR (a second tree, a test's), or of a private mount
+// namespace (its own /run, the same cgroup tree), are in Dir-HASH, so that two
+// trees with the same service names never share a cgroup.
 const DefaultRunDir = "/run/svcwrap"
 
 func parentFor(runDir string) string {
-	if runDir == DefaultRunDir || runDir == "" {
+	key := ""
+	if runDir != DefaultRunDir && runDir != "" {
+		key = filepath.Clean(runDir)
+	}
+	// A mount namespace other than PID 1's: /run is not the host's. (A
+	// container with its own PID namespace shares its init's: svcwrap/.)
+	if self, err := os.Readlink("/proc/self/ns/mnt"); err == nil {
+		if init, err := os.Readlink("/proc/1/ns/mnt"); err == nil && init != self {
+			key += "@" + self
+		}
+	}
+	if key == "" {
 		return Dir
 	}
 	h := fnv.New64a()
-	h.Write([]byte(filepath.Clean(runDir)))
+	h.Write([]byte(key))
 	return Dir + "-" + strconv.FormatUint(h.Sum64(), 36)
 }
 
