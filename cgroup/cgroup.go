@@ -150,6 +150,41 @@ func (g *Group) Procs() []int {
 	return out
 }
 
+// Memory is the memory the cgroup's processes use, in bytes: memory.current
+// when the memory controller is enabled for the cgroup (page cache and kernel
+// memory charged to it included), else the sum of the resident sets of its
+// processes (/proc/PID/statm; as with summing ps's RSS column, a page shared by
+// several counts once per process). ok is false when the cgroup is gone.
+func (g *Group) Memory() (bytes int64, ok bool) {
+	if b, err := os.ReadFile(filepath.Join(g.Path, "memory.current")); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			return n, true
+		}
+	}
+	if !g.Exists() {
+		return 0, false
+	}
+	page := int64(os.Getpagesize())
+	for _, pid := range g.Procs() {
+		bytes += residentPages("/proc/"+strconv.Itoa(pid)+"/statm") * page
+	}
+	return bytes, true
+}
+
+// residentPages is the second field of a /proc/PID/statm (0 when it is gone).
+func residentPages(statm string) int64 {
+	b, err := os.ReadFile(statm)
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[1], 10, 64)
+	return n
+}
+
 // Populated reports whether a live process is in the cgroup.
 func (g *Group) Populated() bool {
 	b, err := os.ReadFile(filepath.Join(g.Path, "cgroup.events"))

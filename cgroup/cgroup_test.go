@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +52,9 @@ func TestGroup(t *testing.T) {
 	if !g.Populated() || !slices.Contains(g.Procs(), cmd.Process.Pid) {
 		t.Fatalf("the child is not in %s: %v", g.Path, g.Procs())
 	}
+	if n, ok := g.Memory(); !ok || n <= 0 {
+		t.Errorf("Memory of a cgroup with a sleep in it: %d, %v", n, ok)
+	}
 	g.Signal(unix.SIGTERM)
 	if !g.WaitEmpty(time.Now().Add(5 * time.Second)) {
 		t.Fatal("not empty after SIGTERM")
@@ -78,5 +82,29 @@ func TestGroup(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Dir(g.Path)); !os.IsNotExist(err) {
 		t.Errorf("the empty parent %s stays", filepath.Dir(g.Path))
+	}
+}
+
+// Memory reads memory.current when the memory controller provides it, else
+// sums the resident sets of cgroup.procs (a hybrid host's unified hierarchy
+// has no memory controller); a cgroup that is gone has none.
+func TestMemory(t *testing.T) {
+	withCurrent := &Group{Path: t.TempDir()}
+	os.WriteFile(filepath.Join(withCurrent.Path, "memory.current"), []byte("123456789\n"), 0o644)
+	os.WriteFile(filepath.Join(withCurrent.Path, "cgroup.procs"), []byte("1\n"), 0o644)
+	if n, ok := withCurrent.Memory(); !ok || n != 123456789 {
+		t.Errorf("with memory.current: %d, %v; want 123456789", n, ok)
+	}
+	procs := &Group{Path: t.TempDir()}
+	self := strconv.Itoa(os.Getpid())
+	// This process twice and a PID that does not exist: twice its RSS.
+	os.WriteFile(filepath.Join(procs.Path, "cgroup.procs"), []byte(self+"\n"+self+"\n999999999\n"), 0o644)
+	one := residentPages("/proc/self/statm") * int64(os.Getpagesize())
+	if n, ok := procs.Memory(); !ok || one <= 0 || n < 2*one*9/10 || n > 2*one*11/10 {
+		t.Errorf("summed from cgroup.procs: %d, %v; want about 2 × %d", n, ok, one)
+	}
+	gone := &Group{Path: filepath.Join(t.TempDir(), "gone")}
+	if n, ok := gone.Memory(); ok || n != 0 {
+		t.Errorf("a missing cgroup: %d, %v; want 0, false", n, ok)
 	}
 }
