@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,8 +53,8 @@ func TestGroup(t *testing.T) {
 	if !g.Populated() || !slices.Contains(g.Procs(), cmd.Process.Pid) {
 		t.Fatalf("the child is not in %s: %v", g.Path, g.Procs())
 	}
-	if n, ok := g.Memory(); !ok || n <= 0 {
-		t.Errorf("Memory of a cgroup with a sleep in it: %d, %v", n, ok)
+	if n := g.Memory(g.Procs()); n <= 0 {
+		t.Errorf("Memory of a cgroup with a sleep in it: %d", n)
 	}
 	g.Signal(unix.SIGTERM)
 	if !g.WaitEmpty(time.Now().Add(5 * time.Second)) {
@@ -86,25 +87,26 @@ func TestGroup(t *testing.T) {
 }
 
 // Memory reads memory.current when the memory controller provides it, else
-// sums the resident sets of cgroup.procs (a hybrid host's unified hierarchy
-// has no memory controller); a cgroup that is gone has none.
+// sums the resident sets of the PIDs it is given (a hybrid host's unified
+// hierarchy has no memory controller).
 func TestMemory(t *testing.T) {
 	withCurrent := &Group{Path: t.TempDir()}
 	os.WriteFile(filepath.Join(withCurrent.Path, "memory.current"), []byte("123456789\n"), 0o644)
-	os.WriteFile(filepath.Join(withCurrent.Path, "cgroup.procs"), []byte("1\n"), 0o644)
-	if n, ok := withCurrent.Memory(); !ok || n != 123456789 {
-		t.Errorf("with memory.current: %d, %v; want 123456789", n, ok)
+	if n := withCurrent.Memory([]int{os.Getpid()}); n != 123456789 {
+		t.Errorf("with memory.current: %d; want 123456789", n)
 	}
-	procs := &Group{Path: t.TempDir()}
-	self := strconv.Itoa(os.Getpid())
+	without := &Group{Path: t.TempDir()}
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := strconv.ParseInt(strings.Fields(string(b))[1], 10, 64)
+	one := pages * int64(os.Getpagesize())
 	// This process twice and a PID that does not exist: twice its RSS.
-	os.WriteFile(filepath.Join(procs.Path, "cgroup.procs"), []byte(self+"\n"+self+"\n999999999\n"), 0o644)
-	one := residentPages("/proc/self/statm") * int64(os.Getpagesize())
-	if n, ok := procs.Memory(); !ok || one <= 0 || n < 2*one*9/10 || n > 2*one*11/10 {
-		t.Errorf("summed from cgroup.procs: %d, %v; want about 2 × %d", n, ok, one)
+	if n := without.Memory([]int{os.Getpid(), os.Getpid(), 999999999}); one <= 0 || n < 2*one*9/10 || n > 2*one*11/10 {
+		t.Errorf("summed over the PIDs: %d; want about 2 × %d", n, one)
 	}
-	gone := &Group{Path: filepath.Join(t.TempDir(), "gone")}
-	if n, ok := gone.Memory(); ok || n != 0 {
-		t.Errorf("a missing cgroup: %d, %v; want 0, false", n, ok)
+	if n := without.Memory(nil); n != 0 {
+		t.Errorf("no PIDs, no memory.current: %d", n)
 	}
 }

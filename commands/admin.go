@@ -206,10 +206,13 @@ type listEntry struct {
 	// status is what Inspect found (zero for a definition that does not load
 	// and has no state): `metrics` reads its start time and cgroup.
 	status service.Status
+	// memory is the memory of its cgroup, for `metrics` (hasMemory).
+	memory    int64
+	hasMemory bool
 }
 
 func (c ListCmd) Run(env *adminEnv) error {
-	entries := listAll(env.paths)
+	entries := listAll(env.paths, nil)
 	// One write at the end: tabwriter writes cell by cell (16 syscalls a line).
 	out := bufio.NewWriterSize(env.out, 64<<10)
 	if c.JSON {

@@ -26,22 +26,14 @@ type MetricsCmd struct {
 const TextfileName = "svcwrap.prom"
 
 func (c MetricsCmd) Run(env *adminEnv) error {
-	entries := listAll(env.paths)
-	rows := make([]metricsRow, 0, len(entries))
-	for i := range entries {
-		if entries[i].State == "template" {
-			continue // a template without instances: nothing runs, nothing to measure
-		}
-		rows = append(rows, metricsRow{e: &entries[i]})
-	}
-	// Memory is one or a few more file reads per service with a cgroup: on the
-	// same workers as the loading.
-	eachParallel(len(rows), func(i int) {
-		if cg := rows[i].e.status.Cgroup; cg != "" {
-			rows[i].mem, rows[i].hasMem = (&cgroup.Group{Path: cg}).Memory()
+	// The memory of a cgroup is a file read or a few more per service: on the
+	// goroutine that inspected it.
+	entries := listAll(env.paths, func(e *listEntry) {
+		if st := e.status; st.Cgroup != "" {
+			e.memory, e.hasMemory = (&cgroup.Group{Path: st.Cgroup}).Memory(st.Members), true
 		}
 	})
-	text := renderMetrics(rows)
+	text := renderMetrics(entries)
 	if c.Textfile == "" {
 		_, err := env.out.Write(text)
 		return err
@@ -50,13 +42,6 @@ func (c MetricsCmd) Run(env *adminEnv) error {
 	// or the new one, never a torn one. safefile refuses a directory or file
 	// that another user could use to redirect the write.
 	return safefile.Write(filepath.Join(c.Textfile, TextfileName), text, 0o644)
-}
-
-// metricsRow is one service's entry and what `metrics` measures besides.
-type metricsRow struct {
-	e      *listEntry
-	mem    int64
-	hasMem bool
 }
 
 // metricStates are the values of svcwrap_state's state label, each a series of
@@ -68,78 +53,87 @@ var metricStates = []string{"running", "starting", "respawning", "unsupervised",
 // the service's own (`,name="value"` pairs, or "") and a value.
 type metricFamily struct {
 	name, typ, help string
-	samples         func(r metricsRow, add func(labels, value string))
+	samples         func(e *listEntry, add func(labels, value string))
 }
 
 var metricFamilies = []metricFamily{
 	{"svcwrap_up", "gauge", "1 when the service's daemon runs and is ready (state running or unsupervised, or a daemon that still runs under a broken definition), else 0.",
-		func(r metricsRow, add func(string, string)) {
-			add("", boolValue(r.e.PID != 0 && r.e.State != "starting"))
+		func(e *listEntry, add func(string, string)) {
+			add("", boolValue(e.PID != 0 && e.State != "starting"))
 		}},
 	{"svcwrap_state", "gauge", "The service's state, as svcwrap list shows it: 1 for the series of the current state, 0 for the others.",
-		func(r metricsRow, add func(string, string)) {
+		func(e *listEntry, add func(string, string)) {
 			states := metricStates
-			if !slices.Contains(states, r.e.State) {
-				states = append(slices.Clip(states), r.e.State)
+			if !slices.Contains(states, e.State) {
+				states = append(slices.Clip(states), e.State)
 			}
 			for _, s := range states {
-				add(label("state", s), boolValue(s == r.e.State))
+				add(label("state", s), boolValue(s == e.State))
 			}
 		}},
 	{"svcwrap_respawns_total", "counter", "Respawns of the daemon by its watchdog since the service was started.",
-		func(r metricsRow, add func(string, string)) { add("", strconv.Itoa(r.e.Respawns)) }},
+		func(e *listEntry, add func(string, string)) { add("", strconv.Itoa(e.Respawns)) }},
 	{"svcwrap_health_restarts_total", "counter", "Restarts of a daemon that was still running (CHECK, MAX_RSS, WATCHDOG_SEC) since the service was started.",
-		func(r metricsRow, add func(string, string)) { add("", strconv.Itoa(r.e.HealthRestarts)) }},
+		func(e *listEntry, add func(string, string)) { add("", strconv.Itoa(e.HealthRestarts)) }},
 	// svcwrap_oom_kills_total comes when the state file counts OOM kills
 	// (protocol.State has no such field yet): a 0 here would claim none.
 	{"svcwrap_start_time_seconds", "gauge", "When the running daemon started, in seconds since the Unix epoch.",
-		func(r metricsRow, add func(string, string)) {
-			if st := r.e.status.Started; r.e.PID != 0 && !st.IsZero() {
+		func(e *listEntry, add func(string, string)) {
+			if st := e.status.Started; e.PID != 0 && !st.IsZero() {
 				add("", strconv.FormatFloat(float64(st.UnixMilli())/1000, 'f', -1, 64))
 			}
 		}},
 	{"svcwrap_last_exit_code", "gauge", "How the last daemon ended: its exit code, or 128+N when signal N killed it.",
-		func(r metricsRow, add func(string, string)) {
-			if code, ok := exitCodeOf(r.e.LastExit); ok {
+		func(e *listEntry, add func(string, string)) {
+			if code, ok := exitCodeOf(e.LastExit); ok {
 				add("", strconv.Itoa(code))
 			}
 		}},
 	{"svcwrap_processes", "gauge", "Live processes in the service's cgroup.",
-		func(r metricsRow, add func(string, string)) {
-			if r.e.status.Cgroup != "" {
-				add("", strconv.Itoa(r.e.status.Procs))
+		func(e *listEntry, add func(string, string)) {
+			if e.status.Cgroup != "" {
+				add("", strconv.Itoa(e.status.Procs))
 			}
 		}},
 	{"svcwrap_memory_bytes", "gauge", "Memory of the service's cgroup: memory.current, or the sum of its processes' resident sets when the memory controller is not enabled there.",
-		func(r metricsRow, add func(string, string)) {
-			if r.hasMem {
-				add("", strconv.FormatInt(r.mem, 10))
+		func(e *listEntry, add func(string, string)) {
+			if e.hasMemory {
+				add("", strconv.FormatInt(e.memory, 10))
 			}
 		}},
 	{"svcwrap_status_info", "gauge", "The running daemon's own STATUS= text (READY=notify) in the label status; the value is always 1.",
-		func(r metricsRow, add func(string, string)) {
-			if r.e.StatusText != "" {
-				add(label("status", r.e.StatusText), "1")
+		func(e *listEntry, add func(string, string)) {
+			if e.StatusText != "" {
+				add(label("status", e.StatusText), "1")
 			}
 		}},
 }
 
 // renderMetrics is the exposition text: each family's HELP and TYPE, then its
-// samples of every service, in the order of rows. A family without samples is
-// left out.
-func renderMetrics(rows []metricsRow) []byte {
+// samples of every service, in the order of entries. A template without
+// instances is no service; a family without samples is left out.
+func renderMetrics(entries []listEntry) []byte {
 	var b bytes.Buffer
-	b.Grow(len(rows) * 1024)
-	own := make([]string, len(rows))
-	for i, r := range rows {
-		own[i] = serviceLabels(r.e)
+	b.Grow(len(entries) * 2048)
+	own := make([]string, len(entries))
+	for i := range entries {
+		own[i] = serviceLabels(&entries[i])
 	}
 	var samples bytes.Buffer
 	for _, f := range metricFamilies {
 		samples.Reset()
-		for i, r := range rows {
-			f.samples(r, func(labels, value string) {
-				fmt.Fprintf(&samples, "%s{%s%s} %s\n", f.name, own[i], labels, value)
+		for i := range entries {
+			if entries[i].State == "template" {
+				continue
+			}
+			f.samples(&entries[i], func(labels, value string) {
+				samples.WriteString(f.name)
+				samples.WriteByte('{')
+				samples.WriteString(own[i])
+				samples.WriteString(labels)
+				samples.WriteString("} ")
+				samples.WriteString(value)
+				samples.WriteByte('\n')
 			})
 		}
 		if samples.Len() == 0 {

@@ -15,15 +15,16 @@ import (
 
 func TestRenderMetrics(t *testing.T) {
 	started := time.Date(2026, 12, 1, 10, 0, 0, 250e6, time.UTC)
-	rows := []metricsRow{
-		{e: &listEntry{Name: "web", State: "running", PID: 42, Respawns: 3, HealthRestarts: 1, LastExit: "signal KILL",
+	entries := []listEntry{
+		{Name: "web", State: "running", PID: 42, Respawns: 3, HealthRestarts: 1, LastExit: "signal KILL",
 			StatusText: "serving \"all\" \\ of\nthem \xff",
-			status:     service.Status{Started: started, Cgroup: "/sys/fs/cgroup/svcwrap/web", Procs: 2}},
-			mem: 1 << 20, hasMem: true},
-		{e: &listEntry{Name: "db@main", State: "stopped", LastExit: "exit 3", Template: "db", Instance: "main"}},
-		{e: &listEntry{Name: "odd", State: "weird", LastExit: "spawn failed"}},
+			status:     service.Status{Started: started, Cgroup: "/sys/fs/cgroup/svcwrap/web", Procs: 2},
+			memory:     1 << 20, hasMemory: true},
+		{Name: "db@main", State: "stopped", LastExit: "exit 3", Template: "db", Instance: "main"},
+		{Name: "odd", State: "weird", LastExit: "spawn failed"},
+		{Name: "tmpl", State: "template", Template: "tmpl"}, // no instance: no service
 	}
-	got := string(renderMetrics(rows))
+	got := string(renderMetrics(entries))
 	want := `# HELP svcwrap_up 1 when the service's daemon runs and is ready (state running or unsupervised, or a daemon that still runs under a broken definition), else 0.
 # TYPE svcwrap_up gauge
 svcwrap_up{service="web"} 1
@@ -59,6 +60,7 @@ svcwrap_up{service="odd"} 0
 		`svcwrap_start_time_seconds{service="db@main"`, `svcwrap_last_exit_code{service="odd"}`,
 		`svcwrap_processes{service="odd"}`, `svcwrap_memory_bytes{service="odd"}`, `svcwrap_status_info{service="odd"`,
 		"svcwrap_oom_kills_total", // until the state file counts OOM kills
+		`service="tmpl"`,
 	} {
 		if strings.Contains(got, absent) {
 			t.Errorf("%s should be absent:\n%s", absent, got)
@@ -89,7 +91,7 @@ svcwrap_up{service="odd"} 0
 
 // A starting daemon runs but is not ready: not up.
 func TestRenderMetricsStarting(t *testing.T) {
-	got := string(renderMetrics([]metricsRow{{e: &listEntry{Name: "x", State: "starting", PID: 7}}}))
+	got := string(renderMetrics([]listEntry{{Name: "x", State: "starting", PID: 7}}))
 	if !strings.Contains(got, "\nsvcwrap_up{service=\"x\"} 0\n") {
 		t.Errorf("a starting service is up:\n%s", got)
 	}
