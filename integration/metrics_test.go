@@ -290,6 +290,18 @@ func TestMetricsExposition(t *testing.T) {
 			t.Errorf("the template itself has a series: %+v", s)
 		}
 	}
+	// A directory others can write is refused (exit 6), a missing one is exit 1;
+	// nothing is written.
+	open := filepath.Join(e.Root, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	if r := e.Admin("metrics", "--textfile", open); r.Code != 6 || !strings.Contains(r.Stderr, "can be written by group or others") {
+		t.Errorf("metrics --textfile into a mode 0777 directory: %s", r)
+	}
+	if ents, _ := os.ReadDir(open); len(ents) != 0 {
+		t.Errorf("%s: %v written", open, ents)
+	}
+	wantCode(t, e.Admin("metrics", "--textfile", filepath.Join(e.Root, "missing")), 1)
 }
 
 // TestMetricsNodeExporter: node_exporter's textfile collector reads what
