@@ -481,7 +481,21 @@ func (b *bench) scalePhase(systems []newSystem, z sizes) error {
 		if err := allUp(); err != nil {
 			return err
 		}
-		if err := timeList("list.n.running"); err != nil {
+		if m, ok := s.(metricser); ok {
+			// metrics and list in interleaved samples: the same load for both.
+			for k := 0; k < z.listSamples; k++ {
+				t0 := time.Now()
+				if err := m.Metrics(); err != nil {
+					return fmt.Errorf("%s: metrics: %v", name, err)
+				}
+				b.results.add("metrics.n.running", name, ms(time.Since(t0)))
+				t0 = time.Now()
+				if err := s.List(); err != nil {
+					return fmt.Errorf("%s: list: %v", name, err)
+				}
+				b.results.add("list.n.running", name, ms(time.Since(t0)))
+			}
+		} else if err := timeList("list.n.running"); err != nil {
 			return err
 		}
 		if err := seq("scale.stop.seq", s.Stop); err != nil {

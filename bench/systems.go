@@ -143,6 +143,15 @@ func (s *svcwrapSys) List() error {
 	return err
 }
 
+// metricser is a system with a Prometheus exposition of every service (svcwrap
+// only: its peers have none of their own).
+type metricser interface{ Metrics() error }
+
+func (s *svcwrapSys) Metrics() error {
+	_, err := run(s.env, s.b.svcwrap, "metrics")
+	return err
+}
+
 func (s *svcwrapSys) Supervisors(i int) []int {
 	b, err := os.ReadFile(filepath.Join(s.root, "run", s.svc(i)+".state"))
 	if err != nil {

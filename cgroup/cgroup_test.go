@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +53,9 @@ func TestGroup(t *testing.T) {
 	if !g.Populated() || !slices.Contains(g.Procs(), cmd.Process.Pid) {
 		t.Fatalf("the child is not in %s: %v", g.Path, g.Procs())
 	}
+	if n := g.Memory(g.Procs()); n <= 0 {
+		t.Errorf("Memory of a cgroup with a sleep in it: %d", n)
+	}
 	g.Signal(unix.SIGTERM)
 	if !g.WaitEmpty(time.Now().Add(5 * time.Second)) {
 		t.Fatal("not empty after SIGTERM")
@@ -78,5 +83,30 @@ func TestGroup(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Dir(g.Path)); !os.IsNotExist(err) {
 		t.Errorf("the empty parent %s stays", filepath.Dir(g.Path))
+	}
+}
+
+// Memory reads memory.current when the memory controller provides it, else
+// sums the resident sets of the PIDs it is given (a hybrid host's unified
+// hierarchy has no memory controller).
+func TestMemory(t *testing.T) {
+	withCurrent := &Group{Path: t.TempDir()}
+	os.WriteFile(filepath.Join(withCurrent.Path, "memory.current"), []byte("123456789\n"), 0o644)
+	if n := withCurrent.Memory([]int{os.Getpid()}); n != 123456789 {
+		t.Errorf("with memory.current: %d; want 123456789", n)
+	}
+	without := &Group{Path: t.TempDir()}
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := strconv.ParseInt(strings.Fields(string(b))[1], 10, 64)
+	one := pages * int64(os.Getpagesize())
+	// This process twice and a PID that does not exist: twice its RSS.
+	if n := without.Memory([]int{os.Getpid(), os.Getpid(), 999999999}); one <= 0 || n < 2*one*9/10 || n > 2*one*11/10 {
+		t.Errorf("summed over the PIDs: %d; want about 2 × %d", n, one)
+	}
+	if n := without.Memory(nil); n != 0 {
+		t.Errorf("no PIDs, no memory.current: %d", n)
 	}
 }

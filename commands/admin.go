@@ -27,6 +27,7 @@ var Version = "0.1.0-dev"
 // definition's custom verbs, are dispatched by hand in Dispatch instead.
 type CLI struct {
 	List    ListCmd    `cmd:"" help:"List every service: name, state, pid, uptime, respawns, last exit."`
+	Metrics MetricsCmd `cmd:"" help:"Print every service's state as Prometheus metrics; --textfile DIR writes DIR/svcwrap.prom."`
 	Check   CheckCmd   `cmd:"" help:"Validate a definition (FILE or NAME); exit 6 on a problem."`
 	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
 	New     NewCmd     `cmd:"" help:"Write /etc/init.d/NAME for a daemon, with an LSB header; --enable registers it for boot."`
@@ -202,17 +203,16 @@ type listEntry struct {
 	Instance string `json:"instance,omitempty"`
 	// StatusText is the daemon's own STATUS= (READY=notify).
 	StatusText string `json:"status_text,omitempty"`
+	// status is what Inspect found (zero for a definition that does not load
+	// and has no state): `metrics` reads its start time and cgroup.
+	status service.Status
+	// memory is the memory of its cgroup, for `metrics` (hasMemory).
+	memory    int64
+	hasMemory bool
 }
 
 func (c ListCmd) Run(env *adminEnv) error {
-	defs := discover(env.paths)
-	rows := make([][]listEntry, len(defs))
-	ls := definition.NewLister(env.paths)
-	eachParallel(len(defs), func(i int) { rows[i] = listOne(ls, env.paths, defs[i]) })
-	entries := make([]listEntry, 0, len(defs))
-	for _, r := range rows {
-		entries = append(entries, r...)
-	}
+	entries := listAll(env.paths, nil)
 	// One write at the end: tabwriter writes cell by cell (16 syscalls a line).
 	out := bufio.NewWriterSize(env.out, 64<<10)
 	if c.JSON {

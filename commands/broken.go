@@ -37,6 +37,7 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths definition.Pat
 // fillFromState puts what the state file says into a list entry of a service whose
 // definition is broken, so `list` still shows a daemon that runs.
 func fillFromState(e *listEntry, st service.Status) {
+	e.status = st
 	e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.PID, st.WatchdogPID, st.Respawns, st.LastExit
 	e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
 	if st.PID != 0 {

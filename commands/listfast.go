@@ -10,6 +10,28 @@ import (
 	"svcwrap/service"
 )
 
+// listAll loads and inspects every service (an instance of a template is one
+// entry), by name, one goroutine per CPU: `list` and `metrics`. more, when not
+// nil, is called on each entry by the goroutine that made it.
+func listAll(paths definition.Paths, more func(*listEntry)) []listEntry {
+	defs := discover(paths)
+	rows := make([][]listEntry, len(defs))
+	ls := definition.NewLister(paths)
+	eachParallel(len(defs), func(i int) {
+		rows[i] = listOne(ls, paths, defs[i])
+		if more != nil {
+			for j := range rows[i] {
+				more(&rows[i][j])
+			}
+		}
+	})
+	entries := make([]listEntry, 0, len(defs))
+	for _, r := range rows {
+		entries = append(entries, r...)
+	}
+	return entries
+}
+
 // listOne loads and inspects one service for `list`.
 func listOne(ls *definition.Lister, paths definition.Paths, sd serviceDef) []listEntry {
 	def, err := ls.Load(sd.name, sd.file)

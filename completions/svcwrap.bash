@@ -45,7 +45,7 @@ _svcwrap() {
     bin=$(_svcwrap_bin "${COMP_WORDS[0]}")
     COMPREPLY=()
 
-    local subcommands="list check run new unit version help"
+    local subcommands="list metrics check run new unit version help"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$subcommands --help" -- "$cur"))
         return 0
@@ -67,6 +67,13 @@ _svcwrap() {
     case $sub in
         list)
             COMPREPLY=($(compgen -W "--json --help" -- "$cur"))
+            ;;
+        metrics)
+            if [[ $prev == --textfile ]]; then
+                COMPREPLY=($(compgen -d -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "--textfile --help" -- "$cur"))
+            fi
             ;;
         check)
             if [[ $cur == */* ]]; then

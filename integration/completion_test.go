@@ -62,7 +62,7 @@ printf '%s\n' "${COMPREPLY[@]}"`
 		words []string
 		want  []string
 	}{
-		{[]string{sw, ""}, []string{"--help", "check", "help", "list", "new", "run", "unit", "version"}},
+		{[]string{sw, ""}, []string{"--help", "check", "help", "list", "metrics", "new", "run", "unit", "version"}},
 		{[]string{sw, "r"}, []string{"run"}},
 		{[]string{sw, "run", ""}, []string{"broken", "sym", "web"}},
 		{[]string{sw, "run", "w"}, []string{"web"}},
@@ -72,6 +72,9 @@ printf '%s\n' "${COMPREPLY[@]}"`
 		{[]string{sw, "run", "broken", ""}, builtins},
 		{[]string{sw, "run", "web", "signal", "US"}, []string{"USR1", "USR2"}},
 		{[]string{sw, "list", "--"}, []string{"--help", "--json"}},
+		{[]string{sw, "m"}, []string{"metrics"}},
+		{[]string{sw, "metrics", "--t"}, []string{"--textfile"}},
+		{[]string{sw, "metrics", "--textfile", e.Root + "/in"}, []string{e.Root + "/init.d"}},
 		{[]string{sw, "check", "b"}, []string{"broken"}},
 		{[]string{sw, "unit", ""}, []string{"broken", "sym", "web"}},
 		{[]string{sw, "unit", "web", "--i"}, []string{"--install"}},

@@ -23,6 +23,8 @@ pkgs=(
   groff-base man-db                 # man pages are checked for warnings (groff -ww, man --warnings)
   supervisor runit                  # benchmark peers
   curl                              # HTTP requests in the docs' shell examples
+  prometheus                        # promtool check metrics: `svcwrap metrics` is valid exposition text
+  prometheus-node-exporter          # its textfile collector reads `svcwrap metrics --textfile`
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -35,9 +35,11 @@ type Status struct {
 	// READY=1 (a reload waits for one more).
 	Text    string
 	Readies int
-	// Cgroup is the daemon's cgroup ("" none), Procs its live processes.
+	// Cgroup is the daemon's cgroup ("" none), Procs its live processes,
+	// Members their PIDs.
 	Cgroup   string
 	Procs    int
+	Members  []int
 	daemon   proc.Ref
 	lost     bool // no usable state file: judged from the pidfile and /proc
 	watchdog proc.Ref
@@ -84,7 +86,8 @@ func (s *Service) inspect() Status {
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
 	out.Text, out.Readies = st.NotifyStatus, st.Readies
 	if g := cgroup.At(st.Cgroup, d.Name); g != nil && g.Exists() {
-		out.Cgroup, out.Procs = g.Path, len(g.Procs())
+		out.Members = g.Procs()
+		out.Cgroup, out.Procs = g.Path, len(out.Members)
 	}
 	if st.Watchdog.Alive() {
 		out.watchdog, out.WatchdogPID = st.Watchdog, st.Watchdog.PID
