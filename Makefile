@@ -57,7 +57,7 @@ demo: build
 # and the docs (README.md and docs/ keep their layout, so links work). Everything under $(DESTDIR)$(PREFIX); `make uninstall` removes it.
 MANPAGES := man/svcwrap.8 man/svcwrap.5
 DOCS     := README.md $(wildcard docs/*.md)
-EXAMPLES := $(wildcard examples/*/*)
+EXAMPLES := $(shell find examples -type f)
 DOCDIR    = $(DESTDIR)$(PREFIX)/share/doc/svcwrap
 install: build
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/sbin/svcwrap

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"svcwrap/definition"
 	"svcwrap/lsb"
 )
 
@@ -128,6 +129,58 @@ func TestRunAsInitScript(t *testing.T) {
 	} {
 		if got := runAsInitScript(c.via, initDir, c.name); got != c.want {
 			t.Errorf("runAsInitScript(%q, %q) = %v", c.via, c.name, got)
+		}
+	}
+}
+
+func TestInSystemdRoot(t *testing.T) {
+	t.Setenv("SVCWRAP_SYSTEMD_ROOT", "")
+	if got := inSystemdRoot("/etc/init.d/web"); got != "/etc/init.d/web" {
+		t.Errorf("no root: %q", got)
+	}
+	t.Setenv("SVCWRAP_SYSTEMD_ROOT", "/")
+	if systemdRoot() != "" || inSystemdRoot("/etc/init.d/web") != "/etc/init.d/web" {
+		t.Errorf("root /: %q", systemdRoot())
+	}
+	t.Setenv("SVCWRAP_SYSTEMD_ROOT", "/srv/img/")
+	for in, want := range map[string]string{
+		"/srv/img/etc/init.d/web": "/etc/init.d/web",
+		"/srv/img":                "/",
+		"/srv/image/etc/x":        "/srv/image/etc/x", // a sibling, not inside
+		"/srv/img/../other/x":     "/srv/img/../other/x",
+		"/usr/sbin/svcwrap":       "/usr/sbin/svcwrap",
+	} {
+		if got := inSystemdRoot(in); got != want {
+			t.Errorf("inSystemdRoot(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if d := unitDir(); d != "/srv/img/etc/systemd/system" {
+		t.Errorf("unitDir under a root: %q", d)
+	}
+	t.Setenv("SVCWRAP_UNITDIR", "/tmp/units")
+	if d := unitDir(); d != "/tmp/units" {
+		t.Errorf("SVCWRAP_UNITDIR wins: %q", d)
+	}
+}
+
+func TestRcEnabled(t *testing.T) {
+	root := t.TempDir()
+	initDir := filepath.Join(root, "init.d")
+	link := func(dir, name string) {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		if err := os.Symlink("../init.d/x", filepath.Join(root, dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := definition.Paths{InitDir: initDir}
+	link("rc0.d", "K01web")
+	link("rc2.d", "K01web") // disabled by update-rc.d disable
+	link("rc1.d", "S01single")
+	link("rc5.d", "S20db")
+	link("rc3.d", "S02web2")
+	for name, want := range map[string]bool{"web": false, "single": false, "db": true, "web2": true, "nosuch": false} {
+		if got := rcEnabled(paths, name); got != want {
+			t.Errorf("rcEnabled(%s) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -251,8 +251,45 @@ func (c NewCmd) Run(env *adminEnv) error {
 	if !c.Enable {
 		return nil
 	}
-	return enable(env, c.Name, c.Symlink, newHeader(c.Name, c.Name))
+	if systemdBooted() != "" {
+		return enableNative(env, c.Name, c.Symlink, newHeader(c.Name, c.Name))
+	}
+	return enable(env, c.Name, c.Symlink, newHeader(c.Name, c.Name), true)
 }
+
+// enableNative is --enable on a host booted with systemd. The rc links are made
+// as on any host (update-rc.d and invoke-rc.d read them, and a host without
+// systemd starts the service by them), but systemd 260 and later have no
+// systemd-sysv-generator and ignore an init script: the service gets its native
+// unit, as `svcwrap unit NAME --install` writes it, and `systemctl enable`.
+func enableNative(env *adminEnv, name string, symlink bool, h *lsb.Header) error {
+	if err := enable(env, name, symlink, h, false); errors.Is(err, errNoRcTool) {
+		fmt.Fprintf(env.out, "No update-rc.d or chkconfig: no rc links for %s (systemd does not read them).\n", name)
+	} else if err != nil {
+		return err
+	}
+	u, err := buildUnit(env, name)
+	if err != nil {
+		return err
+	}
+	if _, err := writeUnit(env, name, u, false); err != nil {
+		return err
+	}
+	if u.template {
+		reloadSystemd(env)
+		fmt.Fprintf(env.out, "%s is a template: enable its instances with systemctl enable %s@INSTANCE.service.\n", u.name, name)
+		return nil
+	}
+	if err := enableUnit(env, u.name); err != nil {
+		return &lsb.Error{Service: name, Action: "new --enable", Code: lsb.Failed, Err: err}
+	}
+	reloadSystemd(env)
+	fmt.Fprintf(env.out, "Enabled %s with systemctl enable: on this systemd host the native unit starts %s at boot (systemd 260 and later ignore an init script without one).\n", u.name, name)
+	return nil
+}
+
+// errNoRcTool: neither update-rc.d nor chkconfig is installed.
+var errNoRcTool = errors.New("neither update-rc.d nor chkconfig is installed")
 
 // writeValidated writes text to a temporary file beside path, validates it as
 // `check` does, and renames it into place; on a problem nothing is replaced.
@@ -344,14 +381,16 @@ func replaceSymlink(target, link string) error {
 // insserv reads the header of the link's target, the binary, so svcwrap makes the
 // rc links itself. So it does for an INITDIR other than /etc/init.d, which
 // update-rc.d does not know; the rc directories are then INITDIR's siblings.
-func enable(env *adminEnv, name string, symlink bool, h *lsb.Header) error {
+//
+// reload: run `systemctl daemon-reload` on a systemd host after making links.
+func enable(env *adminEnv, name string, symlink bool, h *lsb.Header, reload bool) error {
 	fail := func(err error, hint string) error {
 		return &lsb.Error{Service: name, Action: "new --enable", Code: lsb.Failed, Err: err, Hint: hint}
 	}
 	if !symlink && filepath.Clean(env.paths.InitDir) == "/etc/init.d" {
 		tool, args := rcTool(name, definition.ResolveProgram)
 		if tool == "" {
-			return fail(errors.New("neither update-rc.d nor chkconfig is installed"), "create the /etc/rc?.d links by hand")
+			return fail(errNoRcTool, "create the /etc/rc?.d links by hand")
 		}
 		cmd := exec.Command(tool, args...)
 		cmd.Stdout, cmd.Stderr = env.out, env.errw
@@ -370,7 +409,7 @@ func enable(env *adminEnv, name string, symlink bool, h *lsb.Header) error {
 	} else {
 		fmt.Fprintf(env.out, "Enabled %s: %s.\n", name, strings.Join(made, " "))
 	}
-	if systemdBooted() != "" {
+	if reload && systemdBooted() != "" {
 		reloadSystemd(env)
 	}
 	return nil

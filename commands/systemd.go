@@ -25,6 +25,33 @@ func systemdBooted() string {
 	return ""
 }
 
+// systemdRoot is SVCWRAP_SYSTEMD_ROOT, for tests: the root directory of an
+// offline systemd installation ("" for the host's own). Units are then written
+// under it (ROOT/etc/systemd/system), paths under it are written into units as
+// seen from it, systemctl gets --root=ROOT and systemd is never asked to reload.
+func systemdRoot() string {
+	if r := os.Getenv("SVCWRAP_SYSTEMD_ROOT"); r != "" {
+		if r = filepath.Clean(r); r != "/" {
+			return r
+		}
+	}
+	return ""
+}
+
+// inSystemdRoot is path as systemd under systemdRoot sees it: ROOT/etc/init.d/web
+// is /etc/init.d/web there. Paths outside the root, and every path without one,
+// are left as they are.
+func inSystemdRoot(path string) string {
+	root := systemdRoot()
+	if root == "" {
+		return path
+	}
+	if rel, err := filepath.Rel(root, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return filepath.Join("/", rel)
+	}
+	return path
+}
+
 // systemctlPath is SVCWRAP_SYSTEMCTL, else systemctl on the fixed PATH.
 func systemctlPath() (string, error) {
 	if p := os.Getenv("SVCWRAP_SYSTEMCTL"); p != "" {
@@ -53,6 +80,9 @@ func redirectEnv() []string {
 // reloadSystemd runs `systemctl daemon-reload` so that systemd-sysv-generator sees
 // new init scripts and rc links, and systemd a new unit file.
 func reloadSystemd(env *adminEnv) {
+	if systemdRoot() != "" {
+		return // an offline root: no manager to tell
+	}
 	sc, err := systemctlPath()
 	if err != nil {
 		return
@@ -177,6 +207,13 @@ func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, p
 	if state == "not-found" && os.Geteuid() == 0 {
 		// A new init script that systemd-sysv-generator has not seen yet.
 		systemctl(sc, "--no-ask-password", "daemon-reload")
+		if state, err = systemctl(sc, "-p", "LoadState", "--value", "show", unit); err != nil || state == "" || state == "not-found" {
+			// Still no unit: no generator (systemd 260 and later have none)
+			// and no native unit. systemctl could only fail; run it here.
+			fmt.Fprintf(os.Stderr, "svcwrap: warning: systemd has no %s (no systemd-sysv-generator, as in systemd 260 and later, and no native unit): running %s directly; svcwrap unit %s --install and systemctl enable %s make it a unit\n",
+				unit, verb, strings.TrimSuffix(name, ".sh"), unit)
+			return 0, false
+		}
 	}
 	if verb == "reload" {
 		if can, _ := systemctl(sc, "-p", "CanReload", "--value", "show", unit); can == "no" {
@@ -211,4 +248,28 @@ func systemdRedirect(rep *lsb.Reporter, name, via, verb string, args []string, p
 		}
 	}
 	return code, true
+}
+
+// enableUnit runs `systemctl --no-reload enable UNIT` (with --root under
+// SVCWRAP_SYSTEMD_ROOT), its messages passed on; the caller reloads systemd once
+// its units are written and enabled. SYSTEMCTL_SKIP_SYSV: systemctl on Debian would also run
+// update-rc.d for an init script of the same name (systemd-sysv-install, in a
+// chroot under --root); svcwrap has made or left the rc links itself.
+func enableUnit(env *adminEnv, unit string) error {
+	sc, err := systemctlPath()
+	if err != nil {
+		return fmt.Errorf("systemctl is not installed: %v", err)
+	}
+	args := []string{"--no-ask-password", "--no-reload"}
+	if r := systemdRoot(); r != "" {
+		args = append(args, "--root="+r)
+	}
+	args = append(args, "enable", unit)
+	cmd := exec.Command(sc, args...)
+	cmd.Env = append(redirectEnv(), "SYSTEMCTL_SKIP_SYSV=1")
+	cmd.Stdout, cmd.Stderr = env.out, env.errw
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("systemctl %s: %v", strings.Join(args, " "), err)
+	}
+	return nil
 }

@@ -14,7 +14,8 @@ import (
 
 // UnitCmd prints or installs a native systemd unit for a service (`svcwrap unit`).
 type UnitCmd struct {
-	Name    string `arg:"" help:"Service name."`
+	Name    string `arg:"" optional:"" help:"Service name (or --all)."`
+	All     bool   `name:"all" help:"With --install: a unit for every service (templates as NAME@.service), each reported; exit 1 if any failed."`
 	Install bool   `name:"install" help:"Write /etc/systemd/system/NAME.service (SVCWRAP_UNITDIR) instead of printing it."`
 	Force   bool   `name:"force" help:"With --install, replace a unit that svcwrap did not write."`
 }
@@ -27,7 +28,7 @@ func unitDir() string {
 	if d := os.Getenv("SVCWRAP_UNITDIR"); d != "" {
 		return filepath.Clean(d)
 	}
-	return "/etc/systemd/system"
+	return filepath.Join("/", systemdRoot(), "etc/systemd/system")
 }
 
 // facilityUnit maps an LSB facility or service name of a Required-Start,
@@ -161,11 +162,13 @@ func renderUnit(d *definition.Definition, initPath string) string {
 	}
 	before, after, wants := unitOrdering(h, d.Name)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s from %s; svcwrap unit --install rewrites it.\n", unitMarker, d.Name, d.File)
+	initPath = inSystemdRoot(initPath)
+	file := inSystemdRoot(d.File)
+	fmt.Fprintf(&b, "%s %s from %s; svcwrap unit --install rewrites it.\n", unitMarker, d.Name, file)
 	b.WriteString("[Unit]\n")
 	fmt.Fprintf(&b, "Description=%s\n", unitValue(desc))
 	b.WriteString("Documentation=man:svcwrap(8)\n")
-	fmt.Fprintf(&b, "SourcePath=%s\n", d.File)
+	fmt.Fprintf(&b, "SourcePath=%s\n", file)
 	for _, u := range before {
 		fmt.Fprintf(&b, "Before=%s\n", u)
 	}
@@ -184,7 +187,7 @@ func renderUnit(d *definition.Definition, initPath string) string {
 	if d.Respawn == definition.RespawnNo {
 		b.WriteString("GuessMainPID=no\n")
 		b.WriteString("RemainAfterExit=no\n")
-		fmt.Fprintf(&b, "PIDFile=%s\n", d.PidFile)
+		fmt.Fprintf(&b, "PIDFile=%s\n", inSystemdRoot(d.PidFile))
 	} else {
 		b.WriteString("GuessMainPID=yes\n")
 		b.WriteString("RemainAfterExit=no\n")
@@ -201,62 +204,79 @@ func renderUnit(d *definition.Definition, initPath string) string {
 	return b.String()
 }
 
-func (c UnitCmd) Run(env *adminEnv) error {
+// builtUnit is a service's unit, rendered.
+type builtUnit struct {
+	name     string // unit name: NAME.service, TEMPLATE@.service, TEMPLATE@INST.service
+	text     string
+	template bool   // a template's unit: systemd enables its instances, not it
+	wantedBy string // the [Install] target, "" when Default-Start has no runlevel 2-5
+}
+
+// buildUnit renders the unit of service name.
+func buildUnit(env *adminEnv, name string) (*builtUnit, error) {
 	fail := func(code lsb.Exit, err error, hint string) error {
-		return &lsb.Error{Service: c.Name, Action: "unit", Code: code, Err: err, Hint: hint}
+		return &lsb.Error{Service: name, Action: "unit", Code: code, Err: err, Hint: hint}
 	}
-	if err := ValidateServiceName(c.Name); err != nil {
-		return &lsb.Error{Action: "unit", Code: lsb.BadArgs, Err: err}
+	if err := ValidateServiceName(name); err != nil {
+		return nil, &lsb.Error{Action: "unit", Code: lsb.BadArgs, Err: err}
 	}
-	_, file, err := FindDefinition(env.paths, c.Name)
+	_, file, err := FindDefinition(env.paths, name)
 	if err != nil {
-		return fail(lsb.NotConfigured, err, "")
+		return nil, fail(lsb.NotConfigured, err, "")
 	}
-	def, err := definition.Load(c.Name, file, env.paths)
+	def, err := definition.Load(name, file, env.paths)
 	if err != nil {
 		fmt.Fprintln(env.errw, err)
-		return fail(lsb.NotConfigured, errors.New("the definition is not valid"), "fix it first (svcwrap check "+c.Name+")")
+		return nil, fail(lsb.NotConfigured, errors.New("the definition is not valid"), "fix it first (svcwrap check "+name+")")
 	}
-	unitName := c.Name + ".service"
+	u := &builtUnit{name: name + ".service"}
 	if def.IsTemplate && def.Instance == "" {
 		// systemd's template: the instance is %I, expanded by systemd.
-		if def, err = definition.Load(c.Name+"@%I", file, env.paths); err != nil {
+		if def, err = definition.Load(name+"@%I", file, env.paths); err != nil {
 			fmt.Fprintln(env.errw, err)
-			return fail(lsb.NotConfigured, errors.New("the template is not valid"), "fix it first (svcwrap check "+c.Name+")")
+			return nil, fail(lsb.NotConfigured, errors.New("the template is not valid"), "fix it first (svcwrap check "+name+")")
 		}
-		unitName = c.Name + "@.service"
+		u.name = name + "@.service"
 	}
-	initPath := filepath.Join(env.paths.InitDir, c.Name)
+	initPath := filepath.Join(env.paths.InitDir, name)
 	if _, err := os.Stat(initPath); err != nil {
-		return fail(lsb.NotConfigured, fmt.Errorf("%s does not exist or does not lead to svcwrap, and the unit runs it", initPath),
+		return nil, fail(lsb.NotConfigured, fmt.Errorf("%s does not exist or does not lead to svcwrap, and the unit runs it", initPath),
 			"ln -s "+mustSelf()+" "+initPath)
 	}
-	text := renderUnit(def, initPath)
-	if !c.Install {
-		_, err := fmt.Fprint(env.out, text)
-		return err
+	u.text = renderUnit(def, initPath)
+	u.template = def.Instance != ""
+	u.wantedBy = wantedBy(def.Header)
+	return u, nil
+}
+
+// writeUnit writes u to the unit directory unless it is there already, and
+// reports which; a unit svcwrap did not write is replaced only with force.
+// systemd is not told: the caller reloads it.
+func writeUnit(env *adminEnv, service string, u *builtUnit, force bool) (changed bool, err error) {
+	fail := func(code lsb.Exit, err error, hint string) error {
+		return &lsb.Error{Service: service, Action: "unit", Code: code, Err: err, Hint: hint}
 	}
 	dir := unitDir()
-	path := filepath.Join(dir, unitName)
+	path := filepath.Join(dir, u.name)
 	if old, err := os.ReadFile(path); err == nil {
-		if bytes.Equal(old, []byte(text)) {
+		if bytes.Equal(old, []byte(u.text)) {
 			fmt.Fprintf(env.out, "%s: unchanged.\n", path)
-			return nil
+			return false, nil
 		}
-		if !bytes.HasPrefix(old, []byte(unitMarker)) && !c.Force {
-			return fail(lsb.Failed, fmt.Errorf("%s exists and was not written by svcwrap", path), "use --force to replace it")
+		if !bytes.HasPrefix(old, []byte(unitMarker)) && !force {
+			return false, fail(lsb.Failed, fmt.Errorf("%s exists and was not written by svcwrap", path), "svcwrap unit "+service+" --install --force replaces it")
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(fileErrCode(err), err, "")
+		return false, fail(fileErrCode(err), err, "")
 	}
-	f, err := os.CreateTemp(dir, "."+unitName+".new-*")
+	f, err := os.CreateTemp(dir, "."+u.name+".new-*")
 	if err != nil {
-		return fail(fileErrCode(err), err, "")
+		return false, fail(fileErrCode(err), err, "")
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	_, werr := f.WriteString(text)
+	_, werr := f.WriteString(u.text)
 	if werr == nil {
 		werr = f.Chmod(0o644)
 	}
@@ -267,19 +287,116 @@ func (c UnitCmd) Run(env *adminEnv) error {
 		werr = os.Rename(tmp, path)
 	}
 	if werr != nil {
-		return fail(fileErrCode(werr), werr, "")
+		return false, fail(fileErrCode(werr), werr, "")
 	}
 	fmt.Fprintf(env.out, "Wrote %s.\n", path)
+	return true, nil
+}
+
+func (c UnitCmd) Run(env *adminEnv) error {
+	bad := func(msg string) error { return &lsb.Error{Action: "unit", Code: lsb.BadArgs, Err: errors.New(msg)} }
+	switch {
+	case c.All && c.Name != "":
+		return bad("give a service name or --all, not both")
+	case c.All && !c.Install:
+		return bad("--all writes units: give --install too")
+	case c.All:
+		return c.runAll(env)
+	case c.Name == "":
+		return bad("give a service name, or --all --install")
+	}
+	u, err := buildUnit(env, c.Name)
+	if err != nil {
+		return err
+	}
+	if !c.Install {
+		_, err := fmt.Fprint(env.out, u.text)
+		return err
+	}
+	changed, err := writeUnit(env, c.Name, u, c.Force)
+	if err != nil || !changed {
+		return err
+	}
 	if systemdBooted() != "" {
 		reloadSystemd(env)
 	}
-	if wantedBy(def.Header) != "" {
-		enable := unitName
-		if def.Instance != "" {
+	if u.wantedBy != "" {
+		enable := u.name
+		if u.template {
 			enable = c.Name + "@INSTANCE.service, for each INSTANCE"
 		}
 		fmt.Fprintf(env.out, "Enable it at boot with: systemctl enable %s\n", enable)
 	}
+	return nil
+}
+
+// rcEnabled says whether an rc link starts name in a multi-user runlevel
+// (rc2.d to rc5.d, beside INITDIR): what systemd-sysv-generator read to make
+// multi-user.target want the script.
+func rcEnabled(paths definition.Paths, name string) bool {
+	root := filepath.Dir(paths.InitDir)
+	for _, l := range []string{"2", "3", "4", "5"} {
+		if m, _ := filepath.Glob(filepath.Join(root, "rc"+l+".d", "S[0-9][0-9]"+name)); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// runAll is `unit --all --install`: every service's unit, one failure not
+// stopping the rest. On a systemd host each service that its rc links start at
+// boot is enabled too, because a native unit hides the init script from
+// systemd-sysv-generator (and systemd 260 and later have none): without
+// `systemctl enable` it would no longer start at boot.
+func (c UnitCmd) runAll(env *adminEnv) error {
+	defs := discover(env.paths)
+	if len(defs) == 0 {
+		fmt.Fprintf(env.out, "No services in %s or %s.\n", env.paths.InitDir, env.paths.ConfDir)
+		return nil
+	}
+	onSystemd := systemdBooted() != ""
+	var failed []string
+	wrote, enabled := 0, 0
+	for _, sd := range defs {
+		u, err := buildUnit(env, sd.name)
+		if err == nil {
+			var changed bool
+			if changed, err = writeUnit(env, sd.name, u, c.Force); changed {
+				wrote++
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(env.errw, "svcwrap: %v\n", err)
+			failed = append(failed, sd.name)
+			continue
+		}
+		switch {
+		case u.wantedBy == "":
+			fmt.Fprintf(env.out, "%s: no [Install] section (Default-Start has no runlevel 2-5): not enabled.\n", u.name)
+		case u.template:
+			fmt.Fprintf(env.out, "%s: a template: enable its instances with systemctl enable %s@INSTANCE.service.\n", u.name, sd.name)
+		case !rcEnabled(env.paths, sd.name):
+			fmt.Fprintf(env.out, "%s: no rc link starts %s at boot: not enabled (systemctl enable %s).\n", u.name, sd.name, u.name)
+		case !onSystemd:
+			fmt.Fprintf(env.out, "%s: started at boot by its rc links: enable it with systemctl enable %s.\n", u.name, u.name)
+		default:
+			if err := enableUnit(env, u.name); err != nil {
+				fmt.Fprintf(env.errw, "svcwrap: %s: unit: %v\n", sd.name, err)
+				failed = append(failed, sd.name)
+				continue
+			}
+			enabled++
+			fmt.Fprintf(env.out, "Enabled %s: its rc links started %s at boot.\n", u.name, sd.name)
+		}
+	}
+	if onSystemd && wrote+enabled > 0 {
+		reloadSystemd(env)
+	}
+	if len(failed) > 0 {
+		return &lsb.Error{Action: "unit --all", Code: lsb.Failed,
+			Err: fmt.Errorf("%d of %d services failed: %s (the others are done)", len(failed), len(defs), strings.Join(failed, " "))}
+	}
+	fmt.Fprintf(env.out, "%d services: every unit is in %s.\n", len(defs), unitDir())
 	return nil
 }
 

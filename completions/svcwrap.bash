@@ -113,7 +113,7 @@ _svcwrap() {
             ;;
         unit)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--install --force --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--all --install --force --help" -- "$cur"))
             elif ((${#args[@]} == 0)); then
                 COMPREPLY=($(compgen -W "$(_svcwrap_services "$bin")" -- "$cur"))
             fi

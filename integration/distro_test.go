@@ -549,6 +549,7 @@ case "$*" in
 *"LoadState --value show"*) cat $D/loadstate 2>/dev/null || echo loaded; exit 0 ;;
 *"CanReload --value show"*) cat $D/canreload 2>/dev/null || echo yes; exit 0 ;;
 *is-system-running*) exit 0 ;;
+*daemon-reload*) [ -f $D/loadstate-after-reload ] && mv $D/loadstate-after-reload $D/loadstate; exit 0 ;;
 esac
 [ -f $D/exit ] && exit $(cat $D/exit)
 exit 0
@@ -700,11 +701,37 @@ func TestSystemdRedirect(t *testing.T) {
 	}
 	f.set(t, "canreload", "")
 
-	// A unit systemd has not loaded yet: daemon-reload first (as root).
+	// A unit systemd has not loaded yet: daemon-reload first (as root), which
+	// makes the generator see the script.
 	f.set(t, "loadstate", "not-found")
+	f.set(t, "loadstate-after-reload", "loaded")
 	wantCode(t, run(nil, e.InitScript(svc), "start"), 0)
-	if c := f.calls(); os.Geteuid() == 0 && (len(c) < 3 || c[1] != "--no-ask-password daemon-reload [skip=true]") {
+	if c := f.calls(); os.Geteuid() == 0 && (len(c) < 4 || c[1] != "--no-ask-password daemon-reload [skip=true]" || !hasLine(c, "--no-pager start "+unit+" [skip=true]")) {
 		t.Errorf("not-found unit: want daemon-reload before start, got %q", c)
+	}
+	f.set(t, "loadstate-after-reload", "")
+
+	// No systemd-sysv-generator (systemd 260 and later) and no native unit: the
+	// unit is still not found after daemon-reload, and systemctl start could only
+	// fail. start and stop run directly, with a warning naming the way out.
+	if os.Geteuid() == 0 {
+		f.set(t, "loadstate", "not-found")
+		r := run(nil, e.InitScript(svc), "start")
+		wantCode(t, r, 0)
+		if !strings.Contains(r.Stderr, "systemd has no "+unit) || !strings.Contains(r.Stderr, "svcwrap unit "+svc+" --install") {
+			t.Errorf("no generator: want a warning naming svcwrap unit --install, got %s", r)
+		}
+		c := f.calls()
+		if len(c) != 3 || c[1] != "--no-ask-password daemon-reload [skip=true]" || c[2] != show {
+			t.Errorf("no generator: want show, daemon-reload, show; got %q", c)
+		}
+		pid, _ := supervised(t, e, svc)
+		wantCode(t, run(nil, e.InitScript(svc), "stop"), 0)
+		waitExit(t, pid, 10*time.Second)
+		if c := f.calls(); hasLine(c, "--no-pager stop "+unit+" [skip=true]") {
+			t.Errorf("no generator: stop went to systemctl: %q", c)
+		}
+		f.set(t, "loadstate", "")
 	}
 
 	// Masked: every verb exits 0 and does nothing, but status tells the truth.

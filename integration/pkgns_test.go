@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ type pkgNS struct {
 type nsOptions struct {
 	overlays []string
 	net      bool
+	// noSvcwrap: /usr/sbin/svcwrap is not put in place (a test installs the
+	// package into the namespace; overlay /usr and /var then, for dpkg).
+	noSvcwrap bool
 }
 
 func newPkgNS(t *testing.T, e *Env) *pkgNS { return newPkgNSWith(t, e, nsOptions{}) }
@@ -52,7 +56,13 @@ func newPkgNSWith(t *testing.T, e *Env, o nsOptions) *pkgNS {
 	}
 	var script strings.Builder
 	script.WriteString("set -e\n")
-	for target, name := range overlays {
+	targets := make([]string, 0, len(overlays))
+	for target := range overlays {
+		targets = append(targets, target)
+	}
+	sort.Strings(targets) // a parent (/var) before its children (/var/log)
+	for _, target := range targets {
+		name := overlays[target]
 		up, work := filepath.Join(dir, name, "up"), filepath.Join(dir, name, "work")
 		for _, d := range []string{up, work} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
@@ -61,12 +71,14 @@ func newPkgNSWith(t *testing.T, e *Env, o nsOptions) *pkgNS {
 		}
 		fmt.Fprintf(&script, "mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s\n", target, up, work, target)
 	}
-	bin, err := os.ReadFile(svcwrapBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "usrsbin", "up", "svcwrap"), bin, 0o755); err != nil {
-		t.Fatal(err)
+	if !o.noSvcwrap {
+		bin, err := os.ReadFile(svcwrapBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "usrsbin", "up", "svcwrap"), bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	script.WriteString("for d in /etc/init.d /etc/svcwrap /etc/default /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d " +
 		"/etc/rc4.d /etc/rc5.d /etc/rc6.d /etc/rcS.d /run/svcwrap /var/log/svcwrap; do\n" +
