@@ -134,10 +134,10 @@ func TestReadFd(t *testing.T) {
 	if m := ReadFd(r); !m.Ready {
 		t.Errorf("newline: %+v", m)
 	}
-	r, w, _ = os.Pipe()
-	w.Write([]byte("no newline"))
-	w.Close()
-	if m := ReadFd(r); m.Ready || !m.FdClosed {
+	r2, w2, _ := os.Pipe() // not w: the goroutine above may still use it
+	w2.Write([]byte("no newline"))
+	w2.Close()
+	if m := ReadFd(r2); m.Ready || !m.FdClosed {
 		t.Errorf("EOF first: %+v", m)
 	}
 }
