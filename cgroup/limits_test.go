@@ -216,6 +216,8 @@ func TestV1Limits(t *testing.T) {
 		// The thread that forked it leaves with its goroutine.
 		until(t, 5*time.Second, func() bool { return readTrimErr(dir["pids"]+"/pids.current") == strconv.Itoa(i+1) })
 	}
+	// The sixth spawn's thread ends soon after Run returns.
+	until(t, 5*time.Second, func() bool { return readTrimErr(dir["pids"]+"/pids.current") == "5" })
 	if tasks := strings.Fields(readTrim(t, dir["memory"]+"/tasks")); len(tasks) != 5 || slices.Contains(tasks, strconv.Itoa(os.Getpid())) {
 		t.Errorf("memory cgroup tasks %v: want the 5 sleeps, no thread of this process", tasks)
 	}

@@ -142,8 +142,10 @@ func (v *V1) Create() error {
 // come after the exec (os/exec returns only then): the daemon would run, and
 // could fork, outside for a while. Here it runs no instruction outside, like in
 // cgroup v2. The thread is never used again: it is locked to its goroutine,
-// which ends without unlocking it, and Go then ends the thread. While the thread
-// is in the pids cgroup it counts: pids.max is one higher until start returns.
+// which ends without unlocking it, and Go then ends the thread (soon after Run
+// returns, not before). While the thread is in the pids cgroup it counts:
+// pids.max is one higher until start returns, so that the service's own
+// processes never exceed PIDS_MAX.
 func (v *V1) Run(start func() error) error {
 	errc := make(chan error, 1)
 	go v.run(start, errc)
