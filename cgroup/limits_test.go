@@ -164,6 +164,28 @@ func TestV1Limits(t *testing.T) {
 	if err := v.Create(); err != nil {
 		t.Fatal(err)
 	}
+	// Removed by hand (empty): the first spawn makes them again.
+	if err := v.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	spawn := func() (*exec.Cmd, string, error) {
+		var during string
+		cmd := exec.Command("/bin/sleep", "100")
+		err := v.Run(func() error {
+			during = readTrimErr(filepath.Join(v.Dirs[slices.Index(v.controllers, "pids")], "pids.max"))
+			return cmd.Start()
+		})
+		if err == nil {
+			go cmd.Wait()
+			pids = append(pids, cmd.Process.Pid)
+		}
+		return cmd, during, err
+	}
+	first, _, err := spawn()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := map[string]string{}
 	for i, c := range v.controllers {
 		dir[c] = v.Dirs[i]
@@ -182,14 +204,8 @@ func TestV1Limits(t *testing.T) {
 			t.Errorf("%s = %q, want %q", f, got, want)
 		}
 	}
-	var pids []int
-	for i := 0; i < 6; i++ {
-		var during string
-		cmd := exec.Command("/bin/sleep", "100")
-		err := v.Run(func() error {
-			during = readTrim(t, dir["pids"]+"/pids.max")
-			return cmd.Start()
-		})
+	for i := 1; i < 6; i++ {
+		cmd, during, err := spawn()
 		if during != "6" {
 			t.Errorf("pids.max while the thread forks = %q, want 6", during)
 		}
@@ -205,12 +221,12 @@ func TestV1Limits(t *testing.T) {
 		if err != nil {
 			t.Fatalf("spawn %d: %v", i+1, err)
 		}
-		go cmd.Wait()
-		pids = append(pids, cmd.Process.Pid)
-		cg := readTrimErr(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid)) + "\n"
-		for c, d := range dir {
-			if !strings.Contains(cg, ":"+strings.TrimPrefix(d, v1Mounts()[c].point)+"\n") {
-				t.Errorf("child %d is not in %s:\n%s", i+1, d, cg)
+		for _, c := range []*exec.Cmd{first, cmd} {
+			cg := readTrimErr(fmt.Sprintf("/proc/%d/cgroup", c.Process.Pid)) + "\n"
+			for ctrl, d := range dir {
+				if !strings.Contains(cg, ":"+strings.TrimPrefix(d, v1Mounts()[ctrl].point)+"\n") {
+					t.Errorf("child %d is not in %s:\n%s", c.Process.Pid, d, cg)
+				}
 			}
 		}
 		// The thread that forked it leaves with its goroutine.

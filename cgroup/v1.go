@@ -136,7 +136,7 @@ func (v *V1) Create() error {
 }
 
 // Run calls start (which forks the daemon) on a thread of its own that first
-// joins each of the cgroups: cgroup v1 moves one thread at a time (its tasks
+// joins each of the cgroups (made again if someone removed them): cgroup v1 moves one thread at a time (its tasks
 // file), and a child is born in its parent thread's cgroups. v1 has no
 // CLONE_INTO_CGROUP, and a PID written to cgroup.procs after the fork would
 // come after the exec (os/exec returns only then): the daemon would run, and
@@ -165,6 +165,15 @@ func (v *V1) run(start func() error, errc chan<- error) {
 		return
 	}
 	// From here on, never unlocked: the thread ends with this goroutine.
+	for _, dir := range v.Dirs {
+		if !exists(dir) { // removed by hand: made again
+			if err := v.Create(); err != nil {
+				errc <- err
+				return
+			}
+			break
+		}
+	}
 	pids := ""
 	if i := slices.Index(v.controllers, "pids"); i >= 0 {
 		pids = filepath.Join(v.Dirs[i], "pids.max")
