@@ -93,7 +93,7 @@ type Definition struct {
 	StartWait    time.Duration
 	StartTimeout time.Duration
 	Ready        *probe.Probe
-	ReadyArgv    []string // READY exec
+	ReadyArgv    []string      // READY exec
 	NotifyAll    bool          // NOTIFY_ACCESS=all
 	Cgroup       bool          // CGROUP: the daemon runs in a cgroup of its own (where the host has cgroup v2)
 	WatchdogSec  time.Duration // WATCHDOG_SEC
@@ -104,6 +104,12 @@ type Definition struct {
 	CheckFails   int
 	MaxRSS       int64
 	StopSchedule Schedule
+
+	// The cgroup limits (0: none): MEMORY_MAX and MEMORY_HIGH in bytes, PIDS_MAX,
+	// CPU_MAX in percent of one CPU, IO_WEIGHT (1-10000).
+	MemoryMax, MemoryHigh int64
+	PidsMax, CPUMax       int
+	IOWeight              int
 
 	ReloadSignal  unix.Signal
 	ReloadCommand []string
