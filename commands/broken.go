@@ -38,7 +38,7 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths definition.Pat
 // definition is broken, so `list` still shows a daemon that runs.
 func fillFromState(e *listEntry, st service.Status) {
 	e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.PID, st.WatchdogPID, st.Respawns, st.LastExit
-	e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
+	e.HealthRestarts, e.LastRestart, e.OOMKills = st.HealthRestarts, st.LastRestart, st.OOMKills
 	if st.PID != 0 {
 		e.StatusText = st.Text
 	}

@@ -2,8 +2,8 @@ package integration_test
 
 // Resource limits on the service's cgroup (MEMORY_MAX, MEMORY_HIGH, PIDS_MAX,
 // CPU_MAX, IO_WEIGHT): in cgroup v2 where its hierarchy has the controller,
-// else in cgroup v1 (a hybrid host, like this suite's CI machine); a fork bomb
-// stops at PIDS_MAX; a busy loop
+// else in cgroup v1 (a hybrid host, like this suite's CI machine); an OOM kill
+// is reported as oom and respawned; a fork bomb stops at PIDS_MAX; a busy loop
 // gets CPU_MAX; a malformed value fails check; a limit the host cannot enforce
 // fails start and says what is missing.
 
@@ -116,6 +116,47 @@ func TestLimitMalformedKeys(t *testing.T) {
 	}
 	noProcs(t, e, "after a refused start")
 	e.Script(svc, e.Daemon(), svcMarker(svc)) // the cleanup's stop needs a definition it can read
+}
+
+// MEMORY_MAX=32M and a daemon that allocates 60 MB a second after it starts:
+// the kernel's OOM killer ends it, the watchdog says oom (last exit, status,
+// list --json's oom_kills, the log) and respawns it; stop removes the cgroups.
+func TestOOMKillRespawns(t *testing.T) {
+	requireController(t, "memory", "memory")
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	e.Script(svc, e.Daemon("-report", sock, "-leak", "60", "-leak-every", "1s")+"\nMEMORY_MAX=32M\n", svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	first := ev.WaitFor(t, 10*time.Second, isStart)
+	dir, v1 := limitCgroup(t, first.Pid, "memory", "memory", svc)
+	limitFile := map[bool]string{true: "memory.limit_in_bytes", false: "memory.max"}[v1]
+	if got := readFileTrim(t, filepath.Join(dir, limitFile)); got != "33554432" {
+		t.Errorf("%s = %s, want 33554432 (32M)", limitFile, got)
+	}
+	second := ev.WaitFor(t, 30*time.Second, func(x Event) bool { return isStart(x) && x.Pid != first.Pid })
+	waitExit(t, first.Pid, 10*time.Second)
+	var ent ListEntry
+	eventually(t, 10*time.Second, "an oom death in list --json", func() (bool, string) {
+		ent = e.Entry(t, svc)
+		return ent.LastExit == "signal KILL (oom)" && ent.OOMKills >= 1 && ent.Respawns >= 1, fmt.Sprintf("%+v", ent)
+	})
+	if d, _ := limitCgroup(t, second.Pid, "memory", "memory", svc); d != dir {
+		t.Errorf("the respawned daemon is in %s, want %s", d, dir)
+	}
+	if r := e.Run(svc, "status"); !strings.Contains(r.Stdout, "last exit: signal KILL (oom)") || !strings.Contains(r.Stdout, "oom kill") {
+		t.Errorf("status: %s", r)
+	}
+	log, _ := os.ReadFile(e.LogPath(svc))
+	for _, want := range []string{"out of memory: the kernel's OOM killer ended 1 process of the daemon's cgroup (MEMORY_MAX)", "after signal KILL (oom)"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	wantCode(t, e.Run(svc, "stop"), 0)
+	if v1 {
+		wantGone(t, dir)
+	}
+	noProcs(t, e, "after stop")
 }
 
 // forkBomb is a daemon that forks sleepers as fast as it can, 200 in all,

@@ -53,6 +53,9 @@ type State struct {
 	// stop removes.
 	Cgroup   string   `json:"cgroup,omitempty"`
 	CgroupV1 []string `json:"cgroup_v1,omitempty"`
+	// OOMKills counts the processes of the daemon's cgroup that the kernel's
+	// OOM killer ended (MEMORY_MAX), seen at the daemon's deaths.
+	OOMKills int `json:"oom_kills,omitempty"`
 	// READY=notify: the daemon's last STATUS=, how many READY=1 the current
 	// daemon sent (a reload waits for one more), and whether it said RELOADING=1
 	// since the last.

@@ -42,6 +42,7 @@ type world struct {
 	cg     *cgroup.Group    // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
 	cgFD   int              // cg's directory, for CLONE_INTO_CGROUP
 	v1     *cgroup.V1       // the cgroups v1 that enforce its limits; nil: none
+	oomOld int              // OOM kills counted in cgroups since made anew (Renew)
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
@@ -159,8 +160,22 @@ func (w *world) start(cmd *exec.Cmd) error {
 	})
 }
 
+// oomKills counts the processes of the daemon's cgroups that the kernel's OOM
+// killer ended, over every cgroup made anew too.
+func (w *world) oomKills() int {
+	n := w.oomOld
+	if w.cg != nil {
+		n += w.cg.OOMKills()
+	}
+	if w.v1 != nil {
+		n += w.v1.OOMKills()
+	}
+	return n
+}
+
 // renewCgroup makes the cgroup anew after a cgroup.kill (cgroup.Group.Renew).
 func (w *world) renewCgroup() {
+	w.oomOld += w.cg.OOMKills()
 	fd, err := w.cg.Renew()
 	if err != nil {
 		w.logEvent(fmt.Sprintf("cannot make the cgroup anew after cgroup.kill: %v", err))
