@@ -97,6 +97,10 @@ type Group struct {
 	// parent's), so the cgroup must be made anew before the next spawn
 	// (Renew).
 	killed atomic.Bool
+	// controllers are those whose limits the group enforces (Plan), limits
+	// their values: Create writes them.
+	controllers []string
+	limits      Limits
 }
 
 // ForService is the cgroup of service name of RUNDIR runDir for a watchdog
@@ -122,8 +126,9 @@ func At(path, name string) *Group {
 	return &Group{Path: path}
 }
 
-// Create makes the cgroup (and svcwrap/ above it) if missing, and opens it for
-// clone(2)'s CLONE_INTO_CGROUP: the daemon starts inside it.
+// Create makes the cgroup (and svcwrap/ above it) if missing, writes its limits
+// (Plan), and opens it for clone(2)'s CLONE_INTO_CGROUP: the daemon starts
+// inside it.
 func (g *Group) Create() (fd int, err error) {
 	for try := 0; ; try++ {
 		// Another service's watchdog may remove the empty parent meanwhile.
@@ -133,6 +138,9 @@ func (g *Group) Create() (fd int, err error) {
 	}
 	if err != nil {
 		return -1, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	if err := g.applyLimits(); err != nil {
+		return -1, err
 	}
 	fd, err = unix.Open(g.Path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

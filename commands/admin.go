@@ -197,6 +197,8 @@ type listEntry struct {
 	// Restarts by CHECK or MAX_RSS, and the reason of the last one (health checks).
 	HealthRestarts int    `json:"health_restarts"`
 	LastRestart    string `json:"last_restart,omitempty"`
+	// Processes of the daemon's cgroup that the kernel's OOM killer ended (MEMORY_MAX).
+	OOMKills int `json:"oom_kills"`
 	// An instance's template and instance name (NAME is TEMPLATE@INSTANCE); a
 	// template without instances has only Template.
 	Template string `json:"template,omitempty"`

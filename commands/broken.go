@@ -39,7 +39,7 @@ func brokenDefinition(rep *lsb.Reporter, name, file string, paths definition.Pat
 func fillFromState(e *listEntry, st service.Status) {
 	e.status = st
 	e.PID, e.WatchdogPID, e.Respawns, e.LastExit = st.PID, st.WatchdogPID, st.Respawns, st.LastExit
-	e.HealthRestarts, e.LastRestart = st.HealthRestarts, st.LastRestart
+	e.HealthRestarts, e.LastRestart, e.OOMKills = st.HealthRestarts, st.LastRestart, st.OOMKills
 	if st.PID != 0 {
 		e.StatusText = st.Text
 	}

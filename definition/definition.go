@@ -109,6 +109,12 @@ type Definition struct {
 	MaxRSS        int64
 	StopSchedule  Schedule
 
+	// The cgroup limits (0: none): MEMORY_MAX and MEMORY_HIGH in bytes, PIDS_MAX,
+	// CPU_MAX in percent of one CPU, IO_WEIGHT (1-10000).
+	MemoryMax, MemoryHigh int64
+	PidsMax, CPUMax       int
+	IOWeight              int
+
 	ReloadSignal  unix.Signal
 	ReloadCommand []string
 	Guard         string

@@ -84,6 +84,14 @@ func TestLoadProblems(t *testing.T) {
 		{"syntax", "DAEMON=/bin/true\nFOO: bar\n", []string{":2: YAML-style"}},
 		{"several at once", "DEAMON=x\nSTART_WAIT=q\n", []string{":1: DEAMON: unknown key", ":2: START_WAIT:"}},
 		{"zero start timeout", "DAEMON=/bin/true\nSTART_TIMEOUT=0\n", []string{":2: START_TIMEOUT: must be more than 0"}},
+		{"memory max", "DAEMON=/bin/true\nMEMORY_MAX=32Q\n", []string{`:2: MEMORY_MAX: "32Q": unknown unit "Q"`}},
+		{"memory max too small", "DAEMON=/bin/true\nMEMORY_MAX=0\n", []string{`:2: MEMORY_MAX: "0": too small (at least 4K`}},
+		{"memory high", "DAEMON=/bin/true\nMEMORY_HIGH=-1M\n", []string{`:2: MEMORY_HIGH: "-1M": negative sizes`}},
+		{"memory high above max", "DAEMON=/bin/true\nMEMORY_MAX=32M\nMEMORY_HIGH=64M\n", []string{":3: MEMORY_HIGH: is not below MEMORY_MAX"}},
+		{"pids max", "DAEMON=/bin/true\nPIDS_MAX=0\n", []string{`:2: PIDS_MAX: "0": out of range (a whole number of processes from 1 to 4194304)`}},
+		{"cpu max", "DAEMON=/bin/true\nCPU_MAX=10\n", []string{`:2: CPU_MAX: "10": no % sign`}},
+		{"io weight", "DAEMON=/bin/true\nIO_WEIGHT=10001\n", []string{`:2: IO_WEIGHT: "10001": out of range (a whole number from 1 to 10000`}},
+		{"limit without cgroup", "DAEMON=/bin/true\nCGROUP=no\nPIDS_MAX=20\n", []string{":3: PIDS_MAX: needs CGROUP=yes"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,6 +109,21 @@ func TestLoadProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadCgroupLimits(t *testing.T) {
+	file, paths := writeDef(t, "DAEMON=/bin/true\nMEMORY_MAX=32M\nMEMORY_HIGH=24M\nPIDS_MAX=20\nCPU_MAX=150%\nIO_WEIGHT=500\n", "")
+	d, err := Load("svc", file, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.MemoryMax != 32<<20 || d.MemoryHigh != 24<<20 || d.PidsMax != 20 || d.CPUMax != 150 || d.IOWeight != 500 {
+		t.Errorf("limits %d %d %d %d %d", d.MemoryMax, d.MemoryHigh, d.PidsMax, d.CPUMax, d.IOWeight)
+	}
+	file, paths = writeDef(t, "DAEMON=/bin/true\n", "")
+	if d, err = Load("svc", file, paths); err != nil || d.MemoryMax|d.MemoryHigh != 0 || d.PidsMax|d.CPUMax|d.IOWeight != 0 {
+		t.Errorf("limits without the keys: %v %+v", err, d)
 	}
 }
 

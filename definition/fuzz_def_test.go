@@ -63,6 +63,11 @@ func FuzzParseDefinition(f *testing.F) {
 			t.Fatalf("RESPAWN_LIMIT %+v", d.RespawnLimit)
 		case !filepath.IsAbs(d.PidFile) || !filepath.IsAbs(d.Chdir):
 			t.Fatalf("PIDFILE %q, CHDIR %q", d.PidFile, d.Chdir)
+		case d.MemoryMax != 0 && d.MemoryMax < 4096, d.MemoryHigh != 0 && d.MemoryHigh < 4096,
+			d.MemoryMax > 0 && d.MemoryHigh >= d.MemoryMax, d.PidsMax < 0 || d.PidsMax > 4194304,
+			d.CPUMax < 0 || d.CPUMax > 100000, d.IOWeight < 0 || d.IOWeight > 10000,
+			!d.Cgroup && (d.MemoryMax|d.MemoryHigh != 0 || d.PidsMax|d.CPUMax|d.IOWeight != 0):
+			t.Fatalf("cgroup limits %d %d %d %d %d (CGROUP %v)", d.MemoryMax, d.MemoryHigh, d.PidsMax, d.CPUMax, d.IOWeight, d.Cgroup)
 		}
 		var names []string
 		for _, v := range d.Verbs {

@@ -128,6 +128,22 @@ func init() {
 			}},
 		{Name: "CGROUP", Default: "yes", Doc: "yes: the daemon and all it starts run in a cgroup of their own, which stop empties (where the host has cgroup v2); no: its process group only",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Cgroup, err = ParseBool(v.Value); return }},
+		{Name: "MEMORY_MAX", DocDef: "none", Doc: "the daemon's cgroup may use this much memory; above it the kernel's OOM killer ends a process of it (reported as oom)",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.MemoryMax, err = parseCgroupSize(v.Value); return }},
+		{Name: "MEMORY_HIGH", DocDef: "none", Doc: "above this much memory the daemon's cgroup is throttled and reclaimed hard (cgroup v1: a soft limit, approximate)",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.MemoryHigh, err = parseCgroupSize(v.Value); return }},
+		{Name: "PIDS_MAX", DocDef: "none", Doc: "at most this many processes and threads in the daemon's cgroup: a fork beyond fails",
+			parse: func(l *loader, v envfile.Var) (err error) {
+				l.def.PidsMax, err = ParseWhole(v.Value, 1, 4194304, "a whole number of processes from 1 to 4194304")
+				return err
+			}},
+		{Name: "CPU_MAX", DocDef: "none", Doc: "the daemon's cgroup gets at most this share of one CPU, like 10% or 150%",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.CPUMax, err = ParseCPUPercent(v.Value); return }},
+		{Name: "IO_WEIGHT", DocDef: "none", Doc: "the daemon's cgroup's share of disk time against others, 1 to 10000 (default 100)",
+			parse: func(l *loader, v envfile.Var) (err error) {
+				l.def.IOWeight, err = ParseWhole(v.Value, 1, 10000, "a whole number from 1 to 10000; 100 is the default weight")
+				return err
+			}},
 		{Name: "NOTIFY_ACCESS", Default: "main", Doc: "READY=notify: whose notifications count: main (the daemon's PID) or all (its process group)",
 			parse: func(l *loader, v envfile.Var) error {
 				switch v.Value {
@@ -237,6 +253,9 @@ func init() {
 			parse: func(l *loader, v envfile.Var) error { l.helps = append(l.helps, v); return nil }},
 	}
 }
+
+// CgroupLimitKeys are the keys that limit the daemon's cgroup.
+var CgroupLimitKeys = []string{"MEMORY_MAX", "MEMORY_HIGH", "PIDS_MAX", "CPU_MAX", "IO_WEIGHT"}
 
 // lookupKey finds the table entry of a key, or nil.
 func lookupKey(name string) *Key {
@@ -407,6 +426,16 @@ func (l *loader) crossChecks() {
 	}
 	if d.Respawn == RespawnNo && d.MaxRSS > 0 {
 		l.add(l.lines["MAX_RSS"], "MAX_RSS", "has no effect with RESPAWN=no (no watchdog runs to measure); use RESPAWN=on-failure or remove MAX_RSS")
+	}
+	if !d.Cgroup {
+		for _, key := range CgroupLimitKeys {
+			if line, ok := l.lines[key]; ok {
+				l.add(line, key, "needs CGROUP=yes: the limit is set on the daemon's cgroup")
+			}
+		}
+	}
+	if d.MemoryHigh > 0 && d.MemoryMax > 0 && d.MemoryHigh >= d.MemoryMax {
+		l.add(l.lines["MEMORY_HIGH"], "MEMORY_HIGH", "is not below MEMORY_MAX, so it would never act; lower it or leave it out")
 	}
 	if line, ok := l.lines["RELOAD_COMMAND"]; ok && d.ReloadSignal != 0 {
 		l.add(line, "RELOAD_COMMAND", "RELOAD_SIGNAL is set too; use one of them")

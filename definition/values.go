@@ -592,6 +592,53 @@ func ParseNice(s string) (int, error) {
 	return n, nil
 }
 
+// ParseWhole parses a whole number from lo to hi; hint says what is accepted.
+func ParseWhole(s string, lo, hi int, hint string) (int, error) {
+	if !isDigits(s) {
+		if strings.HasPrefix(s, "-") && isDigits(s[1:]) {
+			return 0, badValue(s, "out of range", hint)
+		}
+		return 0, badValue(s, "not a whole number", hint)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, badValue(s, "out of range", hint)
+	}
+	return n, nil
+}
+
+const cpuHint = "a whole percent of one CPU from 1% to 100000%, like 10% or 150%"
+
+// ParseCPUPercent parses CPU_MAX: a share of one CPU in whole percent, "10%" or
+// "150%" (one and a half CPUs). The % is required: a bare number could be read as
+// a count of CPUs.
+func ParseCPUPercent(s string) (int, error) {
+	digits, ok := strings.CutSuffix(s, "%")
+	if !ok {
+		if isDigits(s) {
+			return 0, badValue(s, "no % sign", cpuHint)
+		}
+		return 0, badValue(s, "not a percent", cpuHint)
+	}
+	if !isDigits(digits) {
+		return 0, badValue(s, "not a percent", cpuHint)
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 1 || n > 100000 {
+		return 0, badValue(s, "out of range", cpuHint)
+	}
+	return n, nil
+}
+
+// parseCgroupSize parses MEMORY_MAX and MEMORY_HIGH: a size of at least one page.
+func parseCgroupSize(s string) (int64, error) {
+	n, err := ParseSize(s)
+	if err == nil && n < 4096 {
+		return 0, badValue(s, "too small", "at least 4K: the daemon could not even start; leave the key out for no limit")
+	}
+	return n, err
+}
+
 // Policy says when a daemon that exited is respawned.
 type Policy int
 

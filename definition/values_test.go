@@ -437,6 +437,51 @@ func TestParseBool(t *testing.T) {
 	}
 }
 
+func TestParseCPUPercent(t *testing.T) {
+	for in, want := range map[string]int{"1%": 1, "10%": 10, "150%": 150, "100000%": 100000, "007%": 7} {
+		if got, err := ParseCPUPercent(in); err != nil || got != want {
+			t.Errorf("ParseCPUPercent(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	const hint = " (a whole percent of one CPU from 1% to 100000%, like 10% or 150%)"
+	for in, want := range map[string]string{
+		"":                      "empty value" + hint,
+		"10":                    `"10": no % sign` + hint,
+		"0%":                    `"0%": out of range` + hint,
+		"100001%":               `"100001%": out of range` + hint,
+		"99999999999999999999%": `"99999999999999999999%": out of range` + hint,
+		"12.5%":                 `"12.5%": not a percent` + hint,
+		"-5%":                   `"-5%": not a percent` + hint,
+		"%":                     `"%": not a percent` + hint,
+		"ten%":                  `"ten%": not a percent` + hint,
+		"0.5":                   `"0.5": not a percent` + hint,
+	} {
+		_, err := ParseCPUPercent(in)
+		wantErrText(t, in, err, want)
+	}
+}
+
+func TestParseWhole(t *testing.T) {
+	const hint = "1 to 10"
+	for in, want := range map[string]int{"1": 1, "10": 10, "05": 5} {
+		if got, err := ParseWhole(in, 1, 10, hint); err != nil || got != want {
+			t.Errorf("ParseWhole(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                     "empty value (1 to 10)",
+		"0":                    `"0": out of range (1 to 10)`,
+		"11":                   `"11": out of range (1 to 10)`,
+		"-3":                   `"-3": out of range (1 to 10)`,
+		"99999999999999999999": `"99999999999999999999": out of range (1 to 10)`,
+		"+3":                   `"+3": not a whole number (1 to 10)`,
+		"2k":                   `"2k": not a whole number (1 to 10)`,
+	} {
+		_, err := ParseWhole(in, 1, 10, hint)
+		wantErrText(t, in, err, want)
+	}
+}
+
 func TestLongValueIsCutInMessages(t *testing.T) {
 	_, err := ParseDuration(strings.Repeat("x", 1000))
 	want := `"` + strings.Repeat("x", 64) + `"...: not a duration` + wantDurHint

@@ -885,6 +885,7 @@ type ListEntry struct {
 	Instance    string `json:"instance"`
 	StatusText  string `json:"status_text"`
 	LastRestart string `json:"last_restart"`
+	OOMKills    int    `json:"oom_kills"`
 }
 
 // ListE runs `svcwrap list --json` and decodes it.

@@ -134,7 +134,7 @@ func TestReadFd(t *testing.T) {
 	if m := ReadFd(r); !m.Ready {
 		t.Errorf("newline: %+v", m)
 	}
-	r2, w2, _ := os.Pipe()
+	r2, w2, _ := os.Pipe() // not w: the goroutine above may still use it
 	w2.Write([]byte("no newline"))
 	w2.Close()
 	if m := ReadFd(r2); m.Ready || !m.FdClosed {

@@ -48,16 +48,22 @@ type State struct {
 	// MAX_RSS); LastRestart is the reason of the last one.
 	HealthRestarts int    `json:"health_restarts,omitempty"`
 	LastRestart    string `json:"last_restart,omitempty"`
+	// Cgroup is the daemon's cgroup (package cgroup), "" when it has none;
+	// CgroupV1 its cgroups v1 that enforce limits (a hybrid host), which a
+	// stop removes.
+	Cgroup   string   `json:"cgroup,omitempty"`
+	CgroupV1 []string `json:"cgroup_v1,omitempty"`
+	// OOMKills counts the processes of the daemon's cgroup that the kernel's
+	// OOM killer ended (MEMORY_MAX), seen at the daemon's deaths.
+	OOMKills int `json:"oom_kills,omitempty"`
+	// Restarts counts the restarts the watchdog did (SigRestart); RestartError
+	// is the last one's failure ("" when it succeeded).
+	Restarts     int    `json:"restarts,omitempty"`
+	RestartError string `json:"restart_error,omitempty"`
 	// READY=notify: the daemon's last STATUS=, how many READY=1 the current
 	// daemon sent (a reload waits for one more), and whether it said RELOADING=1
 	// since the last.
-	// Cgroup is the daemon's cgroup (package cgroup), "" when it has none.
-	Cgroup       string `json:"cgroup,omitempty"`
-	NotifyStatus string `json:"status_text,omitempty"`
-	// Restarts counts the restarts the watchdog did (SigRestart); RestartError
-	// is the last one's failure ("" when it succeeded).
-	Restarts     int       `json:"restarts,omitempty"`
-	RestartError string    `json:"restart_error,omitempty"`
+	NotifyStatus string    `json:"status_text,omitempty"`
 	Readies      int       `json:"readies,omitempty"`
 	Reloading    bool      `json:"reloading,omitempty"`
 	Updated      time.Time `json:"updated"`

@@ -30,7 +30,9 @@ type Status struct {
 	Definition  string
 	// HealthRestarts and LastRestart: restarts by CHECK or MAX_RSS, and the last reason.
 	HealthRestarts int
-	LastRestart    string
+	// OOMKills: deaths with an OOM kill in the daemon's cgroup (MEMORY_MAX).
+	OOMKills    int
+	LastRestart string
 	// Text is the daemon's own STATUS= (READY=notify); Readies counts its
 	// READY=1 (a reload waits for one more).
 	Text    string
@@ -84,6 +86,7 @@ func (s *Service) inspect() Status {
 	}
 	out.Respawns, out.LastExit, out.Reason = st.Respawns, st.LastExit, st.Reason
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
+	out.OOMKills = st.OOMKills
 	out.Text, out.Readies = st.NotifyStatus, st.Readies
 	if g := cgroup.At(st.Cgroup, d.Name); g != nil && g.Exists() {
 		out.Members = g.Procs()
@@ -273,6 +276,9 @@ func (s Status) Line() string {
 	}
 	if s.LastExit != "" {
 		parts = append(parts, "last exit: "+s.LastExit)
+	}
+	if s.OOMKills > 0 {
+		parts = append(parts, fmt.Sprintf("%d oom kill%s", s.OOMKills, lsb.Plural(s.OOMKills)))
 	}
 	if s.HealthRestarts > 0 {
 		parts = append(parts, fmt.Sprintf("%d health restart%s", s.HealthRestarts, lsb.Plural(s.HealthRestarts)))

@@ -93,6 +93,11 @@ func (s *Service) Stop() (bool, error) {
 		if cg != nil {
 			cg.Remove()
 		}
+		if st != nil {
+			if v1 := cgroup.V1At(st.CgroupV1, d.Name); v1 != nil {
+				v1.Remove()
+			}
+		}
 	}
 	return was, err
 }

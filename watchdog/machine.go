@@ -134,6 +134,7 @@ type effects interface {
 	event(kind, reason, exit string)                    // ON_EVENT: respawn, failed, health-restart, not-ready (rate-limited by the world)
 	groupLeft(pgid int) bool                            // whether a dead leader's group has live members
 	rss(pid int) (int64, error)                         // MAX_RSS: the resident memory of the daemon's group
+	oomKills() int                                      // processes of the daemon's cgroup the OOM killer ended so far (0 without a memory limit)
 	logFull() bool                                      // LOG_MAX_SIZE: the log is due for rotation
 	rotate()                                            // rotates the log; evRotated follows
 	publish(st *protocol.State)                         // writes the state file
@@ -177,6 +178,7 @@ type machine struct {
 	backoff   time.Duration // the next quick death's delay (backoff.go)
 	respawned []time.Time   // respawn times within RESPAWN_LIMIT's window
 	upEvent   string        // logged once a respawned daemon runs: "respawned daemon (pid N) after ..."
+	oomSeen   int           // oomKills when last looked at: before the spawn, at a death
 
 	// READY=notify and READY=fd:N (announced readiness).
 	group       int       // the process group of the current daemon (MAINPID may move its main process)
@@ -355,6 +357,7 @@ func (m *machine) adopt(old *protocol.State) bool {
 	m.st.Daemon, m.st.Started, m.st.Respawns, m.st.LastExit = old.Daemon, old.Started, old.Respawns, old.LastExit
 	m.st.HealthRestarts, m.st.LastRestart = old.HealthRestarts, old.LastRestart
 	m.st.NotifyStatus, m.st.Readies = old.NotifyStatus, old.Readies
+	m.st.OOMKills, m.oomSeen = old.OOMKills, m.fx.oomKills()
 	m.group, m.notified = old.Daemon.PID, true // it ran before: ready long ago
 	m.fx.repair(old.Daemon)                    // a daemon found without a record may have no pidfile naming it
 	m.enterRunning()
@@ -375,6 +378,7 @@ func (m *machine) spawn() {
 }
 
 func (m *machine) spawnNow() {
+	m.oomSeen = m.fx.oomKills()
 	ref, err := m.fx.spawn()
 	if err != nil {
 		m.spawnFailed(err, exitCodeOf(err))
@@ -598,7 +602,22 @@ func (m *machine) onExit(ev evExit) {
 	if ev.pid != m.st.Daemon.PID || ev.pid == 0 {
 		return // a process of an earlier spawn, or a daemon a stop job saw go first
 	}
+	how := ev.exit.Describe()
 	m.st.LastExit = ev.exit.String()
+	if n := m.fx.oomKills(); n > m.oomSeen {
+		// The kernel's OOM killer ended a process of the cgroup since the
+		// spawn: most likely the daemon itself (SIGKILL), else one of its
+		// own that it died of.
+		m.fx.logEvent(fmt.Sprintf("out of memory: the kernel's OOM killer ended %d process%s of the daemon's cgroup (MEMORY_MAX)", n-m.oomSeen, map[bool]string{true: "es"}[n-m.oomSeen > 1]))
+		m.st.OOMKills += n - m.oomSeen
+		m.oomSeen = n
+		how += " (oom)"
+		if m.st.LastExit == "" { // not our child: how it ended is unknown
+			m.st.LastExit = "oom"
+		} else {
+			m.st.LastExit += " (oom)"
+		}
+	}
 	ran := m.fx.now().Sub(m.st.Started)
 	group := job{group: m.st.Daemon.PID}
 	m.st.Daemon = proc.Ref{}
@@ -618,10 +637,10 @@ func (m *machine) onExit(ev evExit) {
 			break // POST_START of a respawned daemon: a death like any
 		}
 		// Dying during START_WAIT/READY/POST_START fails the start; nothing is respawned.
-		m.afterDeath(group, endFailStart, fmt.Sprintf("daemon exited during start (%s after %v)", ev.exit.Describe(), ran.Round(time.Millisecond)), 1)
+		m.afterDeath(group, endFailStart, fmt.Sprintf("daemon exited during start (%s after %v)", how, ran.Round(time.Millisecond)), 1)
 		return
 	}
-	then, reason := m.decide(ev.exit.Known && m.def.NormalExit.Contains(ev.exit.Code, ev.exit.Signal), ev.exit.Describe(), ran)
+	then, reason := m.decide(ev.exit.Known && m.def.NormalExit.Contains(ev.exit.Code, ev.exit.Signal), how, ran)
 	m.emit(then, reason, m.st.LastExit)
 	m.afterDeath(group, then, reason, 0)
 }

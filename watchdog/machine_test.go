@@ -35,6 +35,7 @@ type fake struct {
 	def       *definition.Definition // reread's answer
 	events    []string               // ON_EVENT kinds
 	rereadErr error
+	oom       int // oomKills's answer
 }
 
 func newFake() *fake {
@@ -83,6 +84,7 @@ func (f *fake) reread() (*definition.Definition, error) {
 }
 func (f *fake) groupLeft(pgid int) bool    { return f.left[pgid] }
 func (f *fake) rss(int) (int64, error)     { return f.rssBytes, nil }
+func (f *fake) oomKills() int              { return f.oom }
 func (f *fake) logFull() bool              { return f.full }
 func (f *fake) rotate()                    { f.rec("rotate") }
 func (f *fake) writePidfile(pid int)       { f.rec("pidfile %d", pid) }
@@ -404,6 +406,69 @@ func TestRespawn(t *testing.T) {
 		h := running(t, nil)
 		h.ev(evExit{pid: 42, exit: killed()})
 		h.want(stRunning, "")
+	})
+}
+
+// An OOM kill: the cgroup's counter rose between the spawn and the death. The
+// death says oom (last exit, reason, log, oom_kills) and is respawned like any
+// crash; a death without a new OOM kill does not, and a count from before the
+// spawn is no OOM kill of this daemon.
+func TestOOM(t *testing.T) {
+	t.Run("killed and respawned", func(t *testing.T) {
+		h := running(t, nil)
+		h.wait(time.Second)
+		h.f.oom = 1
+		h.ev(evExit{pid: 101, exit: killed()})
+		h.want(stBackoff, "")
+		h.wantLog("out of memory: the kernel's OOM killer ended 1 process of the daemon's cgroup")
+		if st := h.f.last; st.LastExit != "signal KILL (oom)" || st.OOMKills != 1 || st.Reason != "daemon died (signal KILL (oom)); respawning in 100ms" {
+			t.Errorf("state %+v", st)
+		}
+		h.fire()
+		h.want(stRunning, "spawn 102; pidfile 102")
+		h.wantLog("respawned daemon (pid 102) after signal KILL (oom)")
+		h.wait(time.Minute)
+		h.ev(evExit{pid: 102, exit: killed()}) // the counter did not move
+		h.want(stRunning, "spawn 103; pidfile 103")
+		if st := h.f.last; st.LastExit != "signal KILL" || st.OOMKills != 1 || st.Respawns != 2 {
+			t.Errorf("state %+v", st)
+		}
+		h.f.oom = 3 // two at once (a worker and the daemon)
+		h.ev(evExit{pid: 103, exit: proc.Exit{Known: true, Code: 1}})
+		h.wantLog("ended 2 processes")
+		if st := h.f.last; st.LastExit != "exit 1 (oom)" || st.OOMKills != 3 {
+			t.Errorf("state %+v", st)
+		}
+	})
+	t.Run("counted before the spawn", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.f.oom = 4 // an earlier run's, in a cgroup v1 that stayed
+		h.m.start()
+		h.fire()
+		h.wait(time.Minute)
+		h.ev(evExit{pid: 101, exit: killed()})
+		if st := h.f.last; st.LastExit != "signal KILL" || st.OOMKills != 0 {
+			t.Errorf("state %+v", st)
+		}
+	})
+	t.Run("during start", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.m.start()
+		h.f.oom = 1
+		h.ev(evExit{pid: 101, exit: killed()})
+		h.wantReport("fail 1 daemon exited during start (signal KILL (oom) after 0s)")
+	})
+	t.Run("adopted", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.f.oom = 2
+		if !h.m.adopt(&protocol.State{Daemon: proc.Ref{PID: 77, Start: 7}, OOMKills: 5}) {
+			t.Fatal("adopt failed")
+		}
+		h.f.oom = 3
+		h.ev(evExit{pid: 77}) // not our child: how it ended is unknown
+		if st := h.f.last; st.LastExit != "oom" || st.OOMKills != 6 {
+			t.Errorf("state %+v", st)
+		}
 	})
 }
 

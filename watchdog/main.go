@@ -73,6 +73,9 @@ func Main(args []string) int {
 	if w.cg != nil {
 		st.Cgroup = w.cg.Path
 	}
+	if w.v1 != nil {
+		st.CgroupV1 = w.v1.Dirs
+	}
 	m := newMachine(def, w, st)
 	if mode != protocol.ModeAdopt || !m.adopt(w.adoptable()) {
 		// In adopt mode, a daemon that died between the CLI's look and ours:
@@ -95,6 +98,9 @@ func Main(args []string) int {
 	}
 	if w.cg != nil && m.st.Daemon.PID == 0 && !w.cg.Populated() {
 		w.cg.Remove()
+	}
+	if w.v1 != nil && m.st.Daemon.PID == 0 {
+		w.v1.Remove() // once empty
 	}
 	if m.st.Daemon.PID == 0 {
 		// Nothing left running: no CLI needs to look for it in this session.
@@ -226,15 +232,8 @@ func (w *world) setup() (int, string) {
 		}
 	}
 	if d.Cgroup {
-		if g := cgroup.ForService(d.Name, w.files.Dir); g != nil {
-			fd, err := g.Create()
-			if err != nil {
-				// No cgroup (a container without cgroupfs rights): the process
-				// group, as without cgroup v2.
-				w.logEvent(fmt.Sprintf("no cgroup for the daemon (%v): stop reaches its process group only", err))
-			} else {
-				w.cg, w.cgFD = g, fd
-			}
+		if msg := w.setupCgroup(); msg != "" {
+			return 6, msg
 		}
 	}
 	if len(d.Listen) > 0 {
@@ -259,6 +258,45 @@ func (w *world) setup() (int, string) {
 		go w.listenNotify()
 	}
 	return 0, ""
+}
+
+// setupCgroup makes the daemon's cgroup and those that enforce its limits
+// (MEMORY_MAX...: package cgroup, Plan). A limit that cannot apply fails the
+// start (exit 6) with what the host lacks; without limits, a cgroup that
+// cannot be made leaves the process group, as without cgroup v2.
+func (w *world) setupCgroup() string {
+	d := w.def
+	g := cgroup.ForService(d.Name, w.files.Dir)
+	v1, err := cgroup.Plan(g, d.Name, w.files.Dir, cgroup.Limits{MemoryMax: d.MemoryMax, MemoryHigh: d.MemoryHigh,
+		PidsMax: d.PidsMax, CPUPercent: d.CPUMax, IOWeight: d.IOWeight})
+	if err != nil {
+		return err.Error()
+	}
+	if g != nil {
+		fd, err := g.Create()
+		switch {
+		case err != nil && g.Limited():
+			g.Remove()
+			return err.Error()
+		case err != nil:
+			// No cgroup (a container without cgroupfs rights): the process
+			// group, as without cgroup v2.
+			w.logEvent(fmt.Sprintf("no cgroup for the daemon (%v): stop reaches its process group only", err))
+		default:
+			w.cg, w.cgFD = g, fd
+		}
+	}
+	if v1 != nil {
+		if err := v1.Create(); err != nil {
+			v1.Remove()
+			if w.cg != nil {
+				w.cg.Remove()
+			}
+			return err.Error()
+		}
+		w.v1 = v1
+	}
+	return ""
 }
 
 // setLimit applies LIMIT_<RES> to the watchdog, whose children inherit it.

@@ -46,6 +46,8 @@ type world struct {
 	hook     *eventHook       // ON_EVENT's runs
 	cg       *cgroup.Group    // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
 	cgFD     int              // cg's directory, for CLONE_INTO_CGROUP
+	v1       *cgroup.V1       // the cgroups v1 that enforce its limits; nil: none
+	oomOld   int              // OOM kills counted in cgroups since made anew (Renew)
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
@@ -120,14 +122,14 @@ func (w *world) spawn() (proc.Ref, error) {
 		// instruction outside, and nothing it forks can leave.
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, w.cgFD
 	}
-	err := cmd.Start()
+	err := w.start(cmd)
 	if err != nil && w.cg != nil && !w.cg.Exists() {
 		// Removed by hand: made again.
 		if w.reopenCgroup() == nil {
 			cmd.SysProcAttr.CgroupFD = w.cgFD
 			cmd = &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdout: cmd.Stdout, Stderr: cmd.Stderr,
 				ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr} // a Cmd is started once
-			err = cmd.Start()
+			err = w.start(cmd)
 		}
 	}
 	if err != nil {
@@ -162,8 +164,39 @@ func (w *world) spawn() (proc.Ref, error) {
 	return ref, nil
 }
 
+// start starts cmd; with cgroups v1, from a thread that joined them first
+// (cgroup.V1.Run), which then needs NICE too (a child gets its forking
+// thread's nice value).
+func (w *world) start(cmd *exec.Cmd) error {
+	if w.v1 == nil {
+		return cmd.Start()
+	}
+	return w.v1.Run(func() error {
+		if w.def.Nice != 0 {
+			if err := unix.Setpriority(unix.PRIO_PROCESS, 0, w.def.Nice); err != nil {
+				return fmt.Errorf("NICE %d: %w", w.def.Nice, err)
+			}
+		}
+		return cmd.Start()
+	})
+}
+
+// oomKills counts the processes of the daemon's cgroups that the kernel's OOM
+// killer ended, over every cgroup made anew too.
+func (w *world) oomKills() int {
+	n := w.oomOld
+	if w.cg != nil {
+		n += w.cg.OOMKills()
+	}
+	if w.v1 != nil {
+		n += w.v1.OOMKills()
+	}
+	return n
+}
+
 // renewCgroup makes the cgroup anew after a cgroup.kill (cgroup.Group.Renew).
 func (w *world) renewCgroup() {
+	w.oomOld += w.cg.OOMKills()
 	fd, err := w.cg.Renew()
 	if err != nil {
 		w.logEvent(fmt.Sprintf("cannot make the cgroup anew after cgroup.kill: %v", err))
