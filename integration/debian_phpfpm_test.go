@@ -44,6 +44,8 @@ func TestDebianPhpFpm(t *testing.T) {
 		answers: func(ns *pkgNS) error { return phpfpmAnswers(ns, phpfpmSocket) },
 		verbs: []verbCheck{
 			{args: []string{"configtest"}, code: 0, check: phpfpmGuard},
+			// After status (no reload of its own): the reload is phpfpmNewPool's.
+			{args: []string{"status"}, code: 0, check: phpfpmNewPool},
 			{args: []string{"reopen-logs"}, code: 0, check: phpfpmReopened},
 			{args: []string{"status"}, code: 0, check: phpfpmAsDebianRunsIt},
 		},
@@ -58,15 +60,13 @@ func phpfpmGuard(t *testing.T, ns *pkgNS, r Result) {
 	if !strings.Contains(r.Stderr, "test is successful") {
 		t.Errorf("configtest did not run php-fpm's test: %s", r)
 	}
-	// runDebianExample's reload and force-reload each sent USR2 and returned;
-	// php-fpm re-execs and reads its pools after that. Until the master has said
-	// "ready" for the start and both reloads, the broken pool below would reach
-	// it and kill it, as it would after any reload.
-	eventually(t, 20*time.Second, "php-fpm to finish both reloads", func() (bool, string) {
-		b, err := os.ReadFile(ns.Path(phpfpmLog))
-		n := strings.Count(string(b), "NOTICE: ready to handle connections")
-		return n >= 3, fmt.Sprintf("%d times ready (%v)", n, err)
-	})
+	// runDebianExample's reload and force-reload each sent USR2, and returned
+	// once the re-executed master said READY=1: it has read its pools and logged
+	// "ready" for the start and both reloads, so the broken pool below cannot
+	// reach it (USR2 with one kills the master).
+	if n := phpfpmReadies(t, ns); n != 3 {
+		t.Fatalf("php-fpm was ready %d times, want 3 (start, reload, force-reload)", n)
+	}
 	const broken = "/etc/php/8.2/fpm/pool.d/zz-broken.conf"
 	ns.WriteFile(t, broken, "[broken]\nlisten = /run/php/broken.sock\npm = nonsense\n", 0o644)
 	defer func() {
@@ -93,6 +93,46 @@ func phpfpmGuard(t *testing.T, ns *pkgNS, r Result) {
 	}
 }
 
+// phpfpmReadies counts the master's "ready to handle connections": its start
+// and each reload.
+func phpfpmReadies(t *testing.T, ns *pkgNS) int {
+	t.Helper()
+	b, err := os.ReadFile(ns.Path(phpfpmLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "NOTICE: ready to handle connections")
+}
+
+// phpfpmNewPool: reload returns once the re-executed master is ready (its
+// READY=1): it has logged "ready" once more and made the socket of a pool added
+// before the reload, which answers; the www pool, whose socket the master
+// inherited across the re-exec, answers on.
+func phpfpmNewPool(t *testing.T, ns *pkgNS, _ Result) {
+	const pool, socket = "/etc/php/8.2/fpm/pool.d/zz-svcwrap-test.conf", "/run/php/svcwrap-test.sock"
+	ns.WriteFile(t, pool, "[svcwrap-test]\nuser = www-data\ngroup = www-data\nlisten = "+socket+
+		"\nlisten.owner = www-data\nlisten.group = www-data\npm = static\npm.max_children = 1\n", 0o644)
+	defer func() {
+		if err := os.Remove(ns.Path(pool)); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	before := phpfpmReadies(t, ns)
+	wantCode(t, ns.Exec("/etc/init.d/php8.2-fpm", "reload"), 0)
+	if n := phpfpmReadies(t, ns) - before; n != 1 {
+		t.Errorf("reload returned after %d times ready, want 1", n)
+	}
+	if _, err := os.Stat(ns.Path(socket)); err != nil {
+		t.Errorf("the new pool's socket right after reload: %v", err)
+	}
+	if err := phpfpmAnswers(ns, socket); err != nil {
+		t.Errorf("the new pool right after reload: %v", err)
+	}
+	if err := phpfpmAnswers(ns, phpfpmSocket); err != nil {
+		t.Errorf("the www pool after reload: %v", err)
+	}
+}
+
 // phpfpmReopened: USR1 made the master reopen its error log; and Debian's
 // logrotate helper, which signals the pid in php-fpm's own pidfile, still does.
 func phpfpmReopened(t *testing.T, ns *pkgNS, _ Result) {
@@ -115,7 +155,11 @@ func phpfpmReopened(t *testing.T, ns *pkgNS, _ Result) {
 // phpfpmAsDebianRunsIt: php-fpm's own pidfile names the master (as after the
 // script's --daemonize), and the systemd unit's php-fpm.sock alternative leads
 // to the pool.
-func phpfpmAsDebianRunsIt(t *testing.T, ns *pkgNS, _ Result) {
+func phpfpmAsDebianRunsIt(t *testing.T, ns *pkgNS, r Result) {
+	// php-fpm's STATUS=: at READY=1, then its heartbeat every 10 s.
+	if !strings.Contains(r.Stdout, `: "Ready to handle connections"`) && !strings.Contains(r.Stdout, `: "Processes active: `) {
+		t.Errorf("status does not show php-fpm's STATUS=: %s", r)
+	}
 	pid := ns.Pid("/run/php8.2-fpm.pid")
 	if own := ns.Pid("/run/php/php8.2-fpm.pid"); own != pid {
 		t.Errorf("php-fpm's own pidfile says %d, the master is %d", own, pid)

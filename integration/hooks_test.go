@@ -119,10 +119,17 @@ func TestReloadThatKillsTheDaemon(t *testing.T) {
 		return r.Code == 0, r.Stdout
 	})
 
-	// A daemon that survives: reload exits 0.
-	e.Script("calm", e.Daemon()+"\nSTART_WAIT=0\nRELOAD_SIGNAL=HUP\n", svcMarker("calm"))
+	// A daemon that survives: reload exits 0. START_WAIT=0 and no READY: start
+	// returns before tdaemon catches HUP, which would kill it; its start report
+	// comes once it does.
+	e.Script("calm", e.Daemon("-report", sock)+"\nSTART_WAIT=0\nRELOAD_SIGNAL=HUP\n", svcMarker("calm"))
 	wantCode(t, e.Run("calm", "start"), 0)
+	calm := e.Pid(t, "calm")
+	ev.WaitFor(t, 10*time.Second, func(x Event) bool { return x.Ev == "start" && x.Pid == calm })
 	wantCode(t, e.Run("calm", "reload"), 0)
+	if !alive(calm) {
+		t.Errorf("the calm daemon (pid %d) died from the reload", calm)
+	}
 }
 
 // TestReloadCommandOutput: RELOAD_COMMAND's output comes on its own lines after

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -155,6 +156,39 @@ func TestNotifyReload(t *testing.T) {
 		t.Errorf("reload of a daemon that never confirms: %s", r)
 	}
 	wantCode(t, e.Run("mute", "stop"), 0)
+	wantCode(t, e.Run(svc, "stop"), 0)
+}
+
+// A READY=1 that comes before reload sends its signal is no answer to it:
+// php-fpm repeats READY=1 with its STATUS= heartbeat, and here one comes
+// while the GUARD runs (the GUARD makes the daemon send it, and waits until
+// the watchdog has counted it).
+func TestNotifyReloadAfterGuard(t *testing.T) {
+	e := newEnv(t)
+	sock, ev := e.Reporter(t)
+	guard := filepath.Join(e.Root, "heartbeat")
+	e.writeFile(guard, "#!/bin/sh\n"+
+		"pid=$(cat "+e.PidfilePath(svc)+" 2>/dev/null) || exit 0 # start: nothing runs yet\n"+
+		"kill -USR1 \"$pid\"\n"+
+		"n=0\n"+
+		"until grep -q '\"readies\":2' "+filepath.Join(e.RunDir, svc+".state")+"; do\n"+
+		"  n=$((n+1)); [ $n -lt 400 ] || exit 1; sleep 0.05\n"+
+		"done\n", 0o755)
+	e.Script(svc, e.Daemon("-report", sock, "-notify-after", "0s", "-notify-reload", "700ms", "-notify-on", "USR1")+
+		"\nREADY=notify\nSTART_WAIT=0\nRELOAD_SIGNAL=HUP\nCOMMAND_heartbeat="+guard+"\nGUARD=heartbeat\n", svcMarker(svc))
+	wantCode(t, e.Run(svc, "start"), 0)
+	pid, _ := supervised(t, e, svc)
+	ev.Drain()
+	wantCode(t, e.Run(svc, "reload"), 0)
+	var got []string
+	for _, x := range ev.Drain() {
+		if x.Pid == pid {
+			got = append(got, x.Ev+" "+x.Sig)
+		}
+	}
+	if !slices.Contains(got, "reloaded ") {
+		t.Errorf("reload returned before the daemon confirmed it (the GUARD's heartbeat READY=1 counted); the daemon reported %q", got)
+	}
 	wantCode(t, e.Run(svc, "stop"), 0)
 }
 

@@ -130,7 +130,7 @@ func TestListener(t *testing.T) {
 
 func TestReadFd(t *testing.T) {
 	r, w, _ := os.Pipe()
-	go func() { w.Write([]byte("x")); w.Write([]byte("\n")); w.Close() }()
+	go func(w *os.File) { w.Write([]byte("x")); w.Write([]byte("\n")); w.Close() }(w) // w is reassigned below
 	if m := ReadFd(r); !m.Ready {
 		t.Errorf("newline: %+v", m)
 	}

@@ -190,6 +190,13 @@ func (s *Service) Reload(out io.Writer) error {
 	}
 	defer h.Close()
 	logAt := s.logSize()
+	// READY=1 counted so far, read after the GUARD: one that came while it ran
+	// (php-fpm repeats READY=1 with its STATUS= heartbeat) is no answer to the
+	// reload.
+	readies := cur.Readies
+	if st, err := s.files().ReadState(d.Name); err == nil && st != nil && st.Daemon.PID == h.Ref.PID {
+		readies = st.Readies
+	}
 	if d.ReloadSignal != 0 {
 		if err := h.Signal(d.ReloadSignal); err != nil {
 			return lsb.Errorf(lsb.Failed, "send %s to pid %d: %v", proc.SignalName(d.ReloadSignal), cur.PID, err)
@@ -204,7 +211,7 @@ func (s *Service) Reload(out io.Writer) error {
 			return err
 		}
 	}
-	if err := s.watchReload(h, cur.Readies); err != nil {
+	if err := s.watchReload(h, readies); err != nil {
 		return lsb.Errorf(lsb.Failed, "%v%s", err, s.logTail(logAt))
 	}
 	return nil

@@ -392,6 +392,7 @@ func (m *machine) spawnNow() {
 	}
 	m.st.Daemon, m.st.Started = ref, now
 	m.group, m.notified, m.st.Readies, m.st.Reloading = ref.PID, false, 0, false
+	m.st.NotifyStatus = "" // the dead daemon's words are not the new one's
 	m.fx.writePidfile(ref.PID)
 	m.daemonUp()
 }

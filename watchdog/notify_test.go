@@ -145,6 +145,26 @@ func TestNotifyAfterRespawn(t *testing.T) {
 	}
 }
 
+// STATUS= is the current daemon's: a respawned one starts without the text of
+// the one that died ("starting: Ready to handle connections" would be a lie).
+func TestNotifyStatusIsTheDaemons(t *testing.T) {
+	h := newHarness(t, withNotify)
+	h.m.start()
+	h.fire()
+	h.ev(said(101, notify.Msg{Ready: true, Status: "ready", HasStatus: true}))
+	h.want(stRunning, "spawn 101; pidfile 101")
+	h.wait(time.Minute)
+	h.ev(evExit{pid: 101, exit: killed()})
+	h.want(stProbing, "spawn 102; pidfile 102")
+	if h.f.last.NotifyStatus != "" {
+		t.Errorf("the respawned daemon shows the dead one's STATUS=%q", h.f.last.NotifyStatus)
+	}
+	h.ev(said(102, notify.Msg{Status: "loading", HasStatus: true}))
+	if h.f.last.NotifyStatus != "loading" {
+		t.Errorf("STATUS=loading of the respawned daemon: published %q", h.f.last.NotifyStatus)
+	}
+}
+
 func TestNotifyWatchdog(t *testing.T) {
 	h := newHarness(t, func(d *definition.Definition) { withNotify(d); d.WatchdogSec = time.Second })
 	h.m.start()

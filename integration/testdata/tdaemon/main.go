@@ -66,6 +66,7 @@ var (
 	notifyText = flag.String("notify-status", "", "STATUS= sent with READY=1")
 	notifyFd   = flag.Int("notify-fd", 0, "write a newline on this fd after -notify-after (s6 notification-fd); 0 none")
 	reloadSay  = flag.Duration("notify-reload", -1, "on HUP: send RELOADING=1, then READY=1 after this long; -1 never")
+	beatOn     = flag.String("notify-on", "", "on this signal (USR1 or USR2) send READY=1 at once, as php-fpm's STATUS= heartbeat does")
 	keepalive  = flag.Duration("keepalive-for", 0, "send WATCHDOG=1 every WATCHDOG_USEC/4 for this long, then stop (a hung daemon)")
 	sendRaw    = flag.String("notify-raw", "", "send this datagram (\\n for newlines) to $NOTIFY_SOCKET at start, before anything else")
 )
@@ -266,6 +267,9 @@ func main() {
 					send(map[string]any{"ev": "reloaded", "pid": os.Getpid()})
 					sdNotify("READY=1\nSTATUS=reloaded")
 				}()
+			}
+			if *beatOn != "" && strings.TrimPrefix(strings.ToUpper(*beatOn), "SIG") == caught[sig] {
+				sdNotify("READY=1\nSTATUS=heartbeat")
 			}
 			if *hangOn != "" && strings.TrimPrefix(strings.ToUpper(*hangOn), "SIG") == caught[sig] {
 				hung.Store(true)
