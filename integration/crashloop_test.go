@@ -126,5 +126,11 @@ func TestCrashLoopBackoffResetsAfterStableRun(t *testing.T) {
 	if gap := time.Unix(0, fourth.T).Sub(killed); gap < 3*time.Second || gap > 5500*time.Millisecond {
 		t.Errorf("quick death after a reset respawned after %v; want RESPAWN_DELAY 3s (6s would mean no reset)", gap)
 	}
+	// The daemon may report before its watchdog has written the pidfile (they
+	// run side by side once it is forked).
+	eventually(t, 10*time.Second, "the pidfile to name the fourth daemon", func() (bool, string) {
+		pid, err := e.PidE(svc)
+		return err == nil && pid == fourth.Pid, fmt.Sprint(pid, err)
+	})
 	e.checkInvariants(t, svc, "running", "after the respawns")
 }
