@@ -37,7 +37,7 @@ type world struct {
 	logStart int64       // log size when the current start began (for the failure report)
 	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
 
-	notify   *notify.Listener         // READY=notify: NOTIFY_SOCKET
+	notify *notify.Listener // READY=notify: NOTIFY_SOCKET
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
