@@ -52,7 +52,8 @@ func TestQuick(t *testing.T) {
 	}
 	report := string(stdout)
 	for _, want := range []string{"# svcwrap benchmarks", "- Machine: ", "## Targets", "| measurement | unit | svcwrap |",
-		"## Latency under load: ", "## Targets under load"} {
+		"## Start to ready: ", "| measurement | unit | " + readyNotify + " | " + readyTCP + " |",
+		"## Latency under load: ", "### Start to ready under load", "## Targets under load"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
@@ -72,6 +73,37 @@ func TestQuick(t *testing.T) {
 	}
 	if rows < 15 {
 		t.Errorf("only %d measurement rows:\n%s", rows, report)
+	}
+	// Every start-to-ready row, quiet and under load, has a figure for both svcwrap
+	// variants and the floor, and for start-stop-daemon where it can run.
+	_, ssdErr := exec.LookPath("start-stop-daemon")
+	ssd := os.Geteuid() == 0 && ssdErr == nil
+	if ssd {
+		out, _ := exec.Command("start-stop-daemon", "--help").CombinedOutput()
+		ssd = strings.Contains(string(out), "--notify-await")
+	}
+	readyRows := 0
+	for _, line := range strings.Split(report, "\n") {
+		if !strings.HasPrefix(line, "| `start`, ") && !strings.HasPrefix(line, "| … of which after the daemon was ready") {
+			continue
+		}
+		readyRows++
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 2+len(readyCols) {
+			t.Errorf("start-to-ready row with %d cells: %s", len(cells), line)
+			continue
+		}
+		for k, col := range readyCols {
+			if strings.HasPrefix(cells[2+k], "–") && (col != readySSD || ssd) {
+				t.Errorf("no %s figure in: %s", col, line)
+			}
+		}
+	}
+	if want := 2 * len(readyDelays) * 2; readyRows != want {
+		t.Errorf("%d start-to-ready rows, want %d:\n%s", readyRows, want, report)
+	}
+	if !strings.Contains(report, "| `start` with READY=notify not slower than with READY tcp") {
+		t.Errorf("no notify-against-tcp target:\n%s", report)
 	}
 	if os.Geteuid() == 0 {
 		for _, peer := range []string{"runsv", "supervisord", "start-stop-daemon"} {
@@ -120,5 +152,40 @@ func TestBusyRows(t *testing.T) {
 func TestDescribeFS(t *testing.T) {
 	if got := describeFS("/proc/self"); !strings.Contains(got, "/proc/self (proc on /proc") {
 		t.Errorf("describeFS(/proc/self) = %q", got)
+	}
+}
+
+// The start-to-ready rows have a table of their own (not the main one), with a
+// ratio to READY=notify, and the notify-against-tcp target compares two svcwrap
+// figures of the same run.
+func TestReadyRows(t *testing.T) {
+	r := newResults()
+	r.setSizes(sizes{})
+	r.add("status", "svcwrap", 3)
+	r.add("ready.slow.after", readyNotify, 22)
+	r.add("ready.slow.after", readyTCP, 24)
+	r.add("ready.slow.after", readyTCP, 20)
+	r.add("ready.slow.after", refFloor, 21)
+	r.setBusy(true, 2, "")
+	r.add("ready.slow.after", readyNotify, 50)
+	r.add("ready.slow.after", readyTCP, 40)
+	r.setBusy(false, 0, "")
+	var main, ready, busy strings.Builder
+	r.table(&main, []string{"svcwrap", "reference"}, false)
+	if strings.Contains(main.String(), "READY=1") || strings.Contains(main.String(), "benchd listens") {
+		t.Errorf("start-to-ready rows in the main table:\n%s", main.String())
+	}
+	r.readyTable(&ready, false)
+	if !strings.Contains(ready.String(), "| ms | 22.0 | 22.0 [20.0–24.0] ×1.00 | – | 21.0 |") {
+		t.Errorf("start-to-ready table:\n%s", ready.String())
+	}
+	var quiet strings.Builder
+	r.targetTable(&quiet, "")
+	if !strings.Contains(quiet.String(), "| 1.00 × READY tcp 22.0 = 22.0 ms | 22.0 ms | 1.00× READY tcp | meets |") {
+		t.Errorf("quiet targets:\n%s", quiet.String())
+	}
+	r.targetTable(&busy, busySuffix)
+	if !strings.Contains(busy.String(), "| 1.00 × READY tcp 40.0 = 40.0 ms | 50.0 ms | 1.25× READY tcp | **misses** |") {
+		t.Errorf("targets under load:\n%s", busy.String())
 	}
 }

@@ -39,12 +39,15 @@ type bench struct {
 	peers   bool
 	only    string
 	load    string // loadQuiet, loadBusy or loadBoth: which latency phases run
-	hub     *hub
-	results *results
-	log     func(format string, args ...any)
+	// ssdNotify: start-stop-daemon has --notify-await (dpkg 1.21+), and peers run.
+	ssdNotify bool
+	hub       *hub
+	results   *results
+	log       func(format string, args ...any)
 }
 
-// id and port of service i of system idx.
+// id and port of service i of system idx. The systems of the table are 0-3; the
+// start-to-ready variants and their floor have indices of their own (readyIdx).
 func (b *bench) id(idx, i int) int   { return idx*1000 + i }
 func (b *bench) port(idx, i int) int { return b.base + idx*300 + i }
 
@@ -107,7 +110,7 @@ func (b *bench) run(bin, out, cmdline string) (int, error) {
 		return 1, err
 	}
 	defer b.hub.close()
-	if b.base, err = freePorts(1200); err != nil {
+	if b.base, err = freePorts(300 * (readyFloorIdx + 1)); err != nil {
 		return 1, err
 	}
 	machine := describeMachine() + "; service trees in " + describeFS(b.tmp)
@@ -189,6 +192,12 @@ func (b *bench) systemList() []newSystem {
 	}
 	if _, err := os.Stat("/lib/lsb/init-functions"); err == nil && have("start-stop-daemon") {
 		list = append(list, func(idx int, root string) system { return &lsbSys{b: b, idx: idx, root: root} })
+	}
+	if have("start-stop-daemon") {
+		out, _ := exec.Command("start-stop-daemon", "--help").CombinedOutput()
+		if b.ssdNotify = strings.Contains(string(out), "--notify-await"); !b.ssdNotify {
+			b.log("start-stop-daemon has no --notify-await (dpkg before 1.21): not in the start-to-ready rows")
+		}
 	}
 	return list
 }

@@ -118,13 +118,19 @@ func (b *bench) busyLatencyPhase(systems []newSystem, z sizes) error {
 }
 
 // latencyPhase: one service per system; interleaved rounds of start, status,
-// list, stop and the floors; then the respawn of a young daemon.
+// list, stop and the floors, and of the start-to-ready rows (ready.go); then the
+// respawn of a young daemon.
 func (b *bench) latencyPhase(systems []newSystem, z sizes, tree string) error {
 	sys, closeAll, err := b.instantiate(tree, systems, 1)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	vs, closeReady, err := b.readyVariants(tree)
+	if err != nil {
+		return err
+	}
+	defer closeReady()
 	b.log("latency: %d rounds", z.rounds)
 	for r := 0; r < z.rounds; r++ {
 		if err := b.floorExec(); err != nil {
@@ -137,6 +143,9 @@ func (b *bench) latencyPhase(systems []newSystem, z sizes, tree string) error {
 			if err := b.startStopRound(idx, s); err != nil {
 				return fmt.Errorf("%s: %v", s.Name(), err)
 			}
+		}
+		if err := b.readyRound(vs); err != nil {
+			return fmt.Errorf("start to ready: %v", err)
 		}
 	}
 	b.results.note("start", "lsb", "returns before readiness")
@@ -225,13 +234,7 @@ func (b *bench) startStopRound(idx int, s system) error {
 		return fmt.Errorf("stop: %v", err)
 	}
 	b.results.add("stop", name, ms(time.Since(t0)))
-	if alive(st.pid) {
-		// An orphan (LSB's daemon) is reaped by the subreaper an instant later.
-		if err := poll(5*time.Second, fmt.Sprintf("daemon %d to be gone after stop", st.pid), func() bool { return !alive(st.pid) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.gone(st.pid) // LSB's daemon is an orphan
 }
 
 // respawnOnce kills service i's daemon with SIGKILL and measures the time to the

@@ -13,8 +13,13 @@ type row struct {
 	key, title, unit string
 	vals             map[string][]float64
 	notes            map[string]string
-	busy             bool // measured under load: key ends in busySuffix
+	busy             bool   // measured under load: key ends in busySuffix
+	section          string // "": the main table; sectionReady: the start-to-ready table
 }
+
+// sectionReady marks the start-to-ready rows (ready.go), which have columns of
+// their own.
+const sectionReady = "ready"
 
 type results struct {
 	mu    sync.Mutex
@@ -33,7 +38,8 @@ type results struct {
 const busySuffix = ".busy"
 
 // latencyKeys are the rows of the latency phase, which -load busy repeats.
-var latencyKeys = []string{"floor.exec", "floor.spawn", "respawn.young", "respawn.young.listen", "status", "list.1", "start", "start.ready", "stop"}
+var latencyKeys = []string{"floor.exec", "floor.spawn", "respawn.young", "respawn.young.listen", "status", "list.1", "start", "start.ready", "stop",
+	"ready.now", "ready.now.after", "ready.slow", "ready.slow.after"}
 
 // setBusy sends the figures that follow to the rows under load (or back).
 func (r *results) setBusy(busy bool, hogs int, load string) {
@@ -85,14 +91,21 @@ func (r *results) setSizes(z sizes) {
 		{"scale.stop.seq", fmt.Sprintf("Stop %d services one after another (total)", n), "s"},
 		{"scale.start.par", fmt.Sprintf("Start %d services, %d at a time (total)", n, p), "s"},
 		{"scale.stop.par", fmt.Sprintf("Stop %d services, %d at a time (total)", n, p), "s"},
+		{"ready.now", "`start`, call to return with the daemon ready; benchd listens at once, then sends READY=1 (floor: fork+exec to its READY=1)", "ms"},
+		{"ready.now.after", "… of which after the daemon was ready (its listen(), then READY=1)", "ms"},
+		{"ready.slow", fmt.Sprintf("`start`, as above; benchd listens %v after its start (floor: the same)", readyDelays[1].delay), "ms"},
+		{"ready.slow.after", "… of which after the daemon was ready", "ms"},
 	} {
 		rw := &row{key: d[0], title: d[1], unit: d[2], vals: map[string][]float64{}, notes: map[string]string{}}
+		if strings.HasPrefix(d[0], "ready.") {
+			rw.section = sectionReady
+		}
 		r.rows = append(r.rows, rw)
 		r.byKey[d[0]] = rw
 	}
 	for _, k := range latencyKeys {
 		base := r.byKey[k]
-		rw := &row{key: k + busySuffix, title: base.title, unit: base.unit, vals: map[string][]float64{}, notes: map[string]string{}, busy: true}
+		rw := &row{key: k + busySuffix, title: base.title, unit: base.unit, vals: map[string][]float64{}, notes: map[string]string{}, busy: true, section: base.section}
 		r.rows = append(r.rows, rw)
 		r.byKey[rw.key] = rw
 	}
@@ -132,6 +145,16 @@ func (r *results) measured(busy bool) bool {
 	return false
 }
 
+// measuredReady reports whether a start-to-ready row of the kind has a figure.
+func (r *results) measuredReady(busy bool) bool {
+	for _, rw := range r.rows {
+		if rw.busy == busy && rw.section == sectionReady && len(rw.vals) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 type stat struct {
 	n                int
 	min, median, max float64
@@ -148,6 +171,15 @@ func summarize(v []float64) stat {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return stat{len(s), s[0], med, s[len(s)-1]}
+}
+
+// cell is median [min–max], or the median alone for one sample.
+func (st stat) cell() string {
+	c := num(st.median)
+	if st.n > 1 {
+		c += " [" + num(st.min) + "–" + num(st.max) + "]"
+	}
+	return c
 }
 
 func (r *results) median(key, sys string) (float64, bool) {
@@ -174,10 +206,15 @@ func num(v float64) string {
 }
 
 // target is one goal of docs/benchmarks.md's Targets table: svcwrap's median against a floor of the same run
-// (factor × floor) or an absolute limit.
+// (factor × floor) or an absolute limit. sys is the column of svcwrap's figure
+// (default svcwrap); the "floor" may be another svcwrap figure of the run, in
+// column floorSys (default the floor) under the name floorName (default floor).
 type target struct {
 	key, what string
+	sys       string
 	floor     string
+	floorSys  string
+	floorName string
 	factor    float64
 	limit     float64
 }
@@ -195,6 +232,9 @@ var targets = []target{
 	{key: "mem.pss.n", what: "Pss per watchdog, many running", limit: 1536},
 	{key: "idle.ticks", what: "idle watchdog, CPU ticks per minute", limit: 0},
 	{key: "idle.ctxsw", what: "idle watchdog, context switches per minute", limit: 6},
+	// The same daemon, ready at the same time: what differs is start's time after it.
+	{key: "ready.slow.after", what: fmt.Sprintf("`start` with READY=notify not slower than with READY tcp, from the daemon's readiness (%v after its start) to the return", readyDelays[1].delay),
+		sys: readyNotify, floor: "ready.slow.after", floorSys: readyTCP, floorName: "READY tcp", factor: 1},
 }
 
 func (b *bench) report(machine, cmdline string, took time.Duration, systems []string) string {
@@ -218,6 +258,11 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 	cols := append(append([]string{}, systems...), "reference")
 	if r.measured(false) {
 		r.table(&w, cols, false)
+		if r.measuredReady(false) {
+			fmt.Fprintf(&w, "\n## Start to ready: READY=notify, READY tcp, start-stop-daemon --notify-await\n\n")
+			w.WriteString(readyMethod)
+			r.readyTable(&w, false)
+		}
 		fmt.Fprintf(&w, "\n## Targets: svcwrap's medians against floors of this run\n\n")
 		r.targetTable(&w, "")
 	}
@@ -227,6 +272,10 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 			"Every command, the floors included, then waits for a CPU whenever it wakes up, so every figure grows: "+
 			"compare the ratios to the floors with the quiet tables, not the milliseconds.\n\n", r.hogs, r.busyLoad)
 		r.table(&w, cols, true)
+		if r.measuredReady(true) {
+			fmt.Fprintf(&w, "\n### Start to ready under load\n\n")
+			r.readyTable(&w, true)
+		}
 		fmt.Fprintf(&w, "\n## Targets under load, svcwrap's medians against the floors measured under the same load\n\n")
 		r.targetTable(&w, busySuffix)
 	}
@@ -239,7 +288,7 @@ func (r *results) table(w *strings.Builder, cols []string, busy bool) {
 	fmt.Fprintf(w, "| measurement | unit | %s |\n", strings.Join(cols, " | "))
 	fmt.Fprintf(w, "|---|---|%s\n", strings.Repeat("---|", len(cols)))
 	for _, rw := range r.rows {
-		if rw.busy != busy || (busy && len(rw.vals) == 0) {
+		if rw.busy != busy || rw.section != "" || (busy && len(rw.vals) == 0) {
 			continue
 		}
 		var cells []string
@@ -256,10 +305,7 @@ func (r *results) table(w *strings.Builder, cols []string, busy bool) {
 			}
 			if v := rw.vals[sysName]; len(v) > 0 {
 				st := summarize(v)
-				cell = num(st.median)
-				if st.n > 1 {
-					cell += " [" + num(st.min) + "–" + num(st.max) + "]"
-				}
+				cell = st.cell()
 				if c != "svcwrap" && c != "reference" && haveSv && st.median > 0 {
 					cell += fmt.Sprintf(" ×%s", num(sv/st.median))
 				}
@@ -287,20 +333,24 @@ func (r *results) targetTable(w *strings.Builder, suffix string) {
 		if rw == nil {
 			continue // not a latency figure: measured once, on the quiet machine
 		}
-		v, ok := r.median(t.key+suffix, "svcwrap")
+		sys, floorSys, floorName := or(t.sys, "svcwrap"), or(t.floorSys, refFloor), or(t.floorName, "floor")
+		v, ok := r.median(t.key+suffix, sys)
 		if !ok {
 			fmt.Fprintf(w, "| %s | | not measured | | |\n", t.what)
 			continue
 		}
 		limit, lim, ratio := t.limit, "", ""
 		if t.floor != "" {
-			f, ok := r.median(t.floor+suffix, refFloor)
+			f, ok := r.median(t.floor+suffix, floorSys)
 			if !ok {
 				continue
 			}
 			limit = t.factor * f
-			lim = fmt.Sprintf("%s × floor %s = %s %s", num(t.factor), num(f), num(limit), rw.unit)
+			lim = fmt.Sprintf("%s × %s %s = %s %s", num(t.factor), floorName, num(f), num(limit), rw.unit)
 			ratio = num(v/f) + "×"
+			if floorName != "floor" {
+				ratio += " " + floorName
+			}
 		} else {
 			lim = fmt.Sprintf("≤ %s %s", num(limit), rw.unit)
 		}
@@ -312,6 +362,61 @@ func (r *results) targetTable(w *strings.Builder, suffix string) {
 	}
 }
 
+// or is s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// readyTable prints the start-to-ready rows of one kind (quiet or under load),
+// a column per variant; `×N` is READY=notify's median divided by the figure's.
+func (r *results) readyTable(w *strings.Builder, busy bool) {
+	fmt.Fprintf(w, "| measurement | unit | %s |\n", strings.Join(readyCols, " | "))
+	fmt.Fprintf(w, "|---|---|%s\n", strings.Repeat("---|", len(readyCols)))
+	for _, rw := range r.rows {
+		if rw.busy != busy || rw.section != sectionReady {
+			continue
+		}
+		base, haveBase := r.median(rw.key, readyNotify)
+		var cells []string
+		for _, c := range readyCols {
+			cell := "–"
+			if v := rw.vals[c]; len(v) > 0 {
+				st := summarize(v)
+				cell = st.cell()
+				if c != readyNotify && c != refFloor && haveBase && st.median > 0 {
+					cell += " ×" + num(base/st.median)
+				}
+			}
+			if n := rw.notes[c]; n != "" {
+				cell += " (" + n + ")"
+			}
+			cells = append(cells, cell)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
+	}
+}
+
+// readyMethod introduces the start-to-ready table.
+var readyMethod = fmt.Sprintf(`How long `+"`start`"+` takes to return with the daemon ready, on a daemon that says
+when it is: benchd -notify sends READY=1 on $NOTIFY_SOCKET right after listen(),
+either at once or %v after its start (a daemon that reads its configuration
+first). svcwrap READY=notify waits for that datagram; svcwrap READY tcp connects
+to the port, pausing an eighth of the time waited so far between two connects
+(250 µs to 500 ms); both are the init.d scripts of the table above, START_WAIT=0.
+start-stop-daemon --start --background --notify-await --make-pidfile is run
+directly, not from an init script (which adds a shell and
+/lib/lsb/init-functions, as in lsb's `+"`start`"+` above). The floor is floor
+notify: a minimal Go program that binds the socket, forks and execs benchd, and
+returns at its READY=1 (floor's own exec excluded). Each second row is the part
+of the first after the daemon was ready (benchd's clock after listen()). Every
+start is checked not to return before the daemon listened. `+"`×N`"+` after a figure is
+READY=notify's median divided by it.
+
+`, readyDelays[1].delay)
+
 // method is how the figures are taken, printed with every report.
 const method = `How: bench/ (make bench) builds benchd, the daemon every system runs, and
 floor, a minimal Go program; it runs under its own child subreaper (PID 1 here
@@ -321,7 +426,8 @@ datagram socket, so respawn is timed from the SIGKILL to the new daemon's first
 statement and to its port accepting, with no polling. Commands are timed from
 fork to exit, output captured; the floors (a trivial Go binary's exec; a
 fork+exec of benchd by floor) are sampled in the same rounds, interleaved with
-every system's start, status, list and stop. svcwrap services use
+every system's start, status, list and stop, and with the start-to-ready
+rows (services of their own, below). svcwrap services use
 START_WAIT=0, READY tcp, RESPAWN_DELAY=0, LOG=none; runit services have a
 ./check script (bash /dev/tcp) as readiness and a ./run that execs benchd;
 supervisord programs have startsecs=0 and autorestart; the LSB script is the

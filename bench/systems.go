@@ -76,6 +76,10 @@ type svcwrapSys struct {
 	env     []string
 	n       int
 	started set
+	// ready is the value of READY (default: the tcp probe of the daemon's port);
+	// extra, when set, gives benchd's further arguments for service i.
+	ready string
+	extra func(i int) string
 }
 
 func (s *svcwrapSys) Name() string        { return "svcwrap" }
@@ -95,6 +99,13 @@ func (s *svcwrapSys) Define(n int) error {
 	}
 	for i := 0; i < n; i++ {
 		id, port := s.b.id(s.idx, i), s.b.port(s.idx, i)
+		ready, extra := s.ready, ""
+		if ready == "" {
+			ready = fmt.Sprintf("tcp 127.0.0.1:%d", port)
+		}
+		if s.extra != nil {
+			extra = " " + s.extra(i)
+		}
 		def := fmt.Sprintf(`#!%s
 ### BEGIN INIT INFO
 # Provides:          %[2]s
@@ -104,14 +115,14 @@ func (s *svcwrapSys) Define(n int) error {
 # Default-Stop:      0 1 6
 # Short-Description: benchmark service %[2]s
 ### END INIT INFO
-DAEMON="%s -id %d -report %s -listen 127.0.0.1:%d"
+DAEMON="%s -id %d -report %s -listen 127.0.0.1:%d%s"
 START_WAIT=0
-READY="tcp 127.0.0.1:%[6]d"
+READY="%s"
 RESPAWN_DELAY=0
 RESPAWN_LIMIT=1000000/1s
 STOP_SCHEDULE=TERM/10/KILL/5
 LOG=none
-`, s.b.svcwrap, s.svc(i), s.b.benchd, id, s.b.sock, port)
+`, s.b.svcwrap, s.svc(i), s.b.benchd, id, s.b.sock, port, extra, ready)
 		if err := writeFile(s.script(i), def, 0o755); err != nil {
 			return err
 		}
@@ -487,6 +498,57 @@ func (s *lsbSys) List() error           { return errNA }
 func (s *lsbSys) Supervisors(int) []int { return nil }
 
 func (s *lsbSys) Close() error {
+	var first error
+	for _, i := range s.started.list() {
+		if err := s.Stop(i); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ---- start-stop-daemon --notify-await (dpkg 1.21+), called directly ----
+
+// ssdSys starts benchd with start-stop-daemon itself, no init script around it:
+// --start --background --notify-await (start-stop-daemon binds a socket of its
+// own, passes NOTIFY_SOCKET and returns at READY=1), --make-pidfile; stop is
+// --stop --retry TERM/10/KILL/5, as the LSB script's. Only the start-to-ready rows
+// use it.
+type ssdSys struct {
+	b       *bench
+	idx     int
+	root    string
+	extra   func(i int) string
+	started set
+}
+
+func (s *ssdSys) Name() string         { return "start-stop-daemon" }
+func (s *ssdSys) pidfile(i int) string { return filepath.Join(s.root, fmt.Sprintf("sd%d.pid", i)) }
+
+func (s *ssdSys) Define(n int) error { return os.MkdirAll(s.root, 0o755) }
+
+func (s *ssdSys) Start(i int) error {
+	s.started.add(i)
+	args := []string{"--start", "--quiet", "--background", "--notify-await", "--notify-timeout", "10",
+		"--make-pidfile", "--pidfile", s.pidfile(i), "--exec", s.b.benchd, "--",
+		"-id", fmt.Sprint(s.b.id(s.idx, i)), "-report", s.b.sock, "-listen", fmt.Sprintf("127.0.0.1:%d", s.b.port(s.idx, i))}
+	if s.extra != nil {
+		args = append(args, strings.Fields(s.extra(i))...)
+	}
+	_, err := run(baseEnv(), "start-stop-daemon", args...)
+	return err
+}
+
+func (s *ssdSys) Stop(i int) error {
+	_, err := run(baseEnv(), "start-stop-daemon", "--stop", "--quiet", "--retry=TERM/10/KILL/5", "--pidfile", s.pidfile(i), "--exec", s.b.benchd)
+	if err == nil {
+		os.Remove(s.pidfile(i))
+		s.started.del(i)
+	}
+	return err
+}
+
+func (s *ssdSys) Close() error {
 	var first error
 	for _, i := range s.started.list() {
 		if err := s.Stop(i); err != nil && first == nil {

@@ -5,7 +5,13 @@
 // ("start ID PID NANOS", "listen ID PID NANOS"). It exits 0 at once on SIGTERM or
 // SIGINT and otherwise idles until killed.
 //
-// Usage: benchd -id N -report SOCKET [-listen 127.0.0.1:PORT]
+// With -notify it is an sd_notify(3) daemon: once it listens (and has reported
+// it), it sends READY=1 on $NOTIFY_SOCKET when that is set (svcwrap READY=notify,
+// start-stop-daemon --notify-await). -delay D makes it wait D (a Go duration)
+// between its start and listen(), like a daemon that reads its configuration
+// first.
+//
+// Usage: benchd -id N -report SOCKET [-listen 127.0.0.1:PORT] [-delay D] [-notify]
 //
 // containermaxprocs=0 keeps the runtime from holding cgroup files open.
 
@@ -24,20 +30,41 @@ import (
 func main() {
 	t0 := time.Now().UnixNano()
 	var id, report, listen string
-	for i := 1; i+1 < len(os.Args); i += 2 {
+	var delay time.Duration
+	var notify bool
+	for i := 1; i < len(os.Args); i++ {
+		val := func() string {
+			if i+1 < len(os.Args) {
+				i++
+				return os.Args[i]
+			}
+			return ""
+		}
 		switch os.Args[i] {
 		case "-id":
-			id = os.Args[i+1]
+			id = val()
 		case "-report":
-			report = os.Args[i+1]
+			report = val()
 		case "-listen":
-			listen = os.Args[i+1]
+			listen = val()
+		case "-delay":
+			d, err := time.ParseDuration(val())
+			if err != nil {
+				os.Stderr.WriteString("benchd: -delay: " + err.Error() + "\n")
+				os.Exit(2)
+			}
+			delay = d
+		case "-notify":
+			notify = true
 		}
 	}
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)
 	pid := strconv.Itoa(os.Getpid())
 	send(report, "start "+id+" "+pid+" "+strconv.FormatInt(t0, 10))
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	if listen != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
@@ -54,6 +81,10 @@ func main() {
 				c.Close()
 			}
 		}()
+	}
+	if notify {
+		// A leading @ is an abstract socket: package syscall maps it to the NUL.
+		send(os.Getenv("NOTIFY_SOCKET"), "READY=1")
 	}
 	<-sigc
 	os.Exit(0)
