@@ -131,7 +131,7 @@ type effects interface {
 	stop(j job)                                         // PRE_STOP, STOP_COMMAND, STOP_SCHEDULE, POST_STOP; evStopped follows
 	retire(daemon proc.Ref, group int)                  // STOP_SCHEDULE on one daemon's process group only (not the cgroup the new one shares); evRetired follows
 	reread() (*definition.Definition, error)            // the definition and env files as they are now (a restart takes their changes)
-	event(kind, reason, exit string)                    // ON_EVENT: respawn, failed, health-restart, not-ready (rate-limited by the world)
+	event(kind, reason, exit string)                    // ON_EVENT: respawn, failed, health-restart, not-ready, oom (rate-limited by the world)
 	groupLeft(pgid int) bool                            // whether a dead leader's group has live members
 	rss(pid int) (int64, error)                         // MAX_RSS: the resident memory of the daemon's group
 	oomKills() int                                      // processes of the daemon's cgroup the OOM killer ended so far (0 without a memory limit)
@@ -613,6 +613,7 @@ func (m *machine) onExit(ev evExit) {
 		m.st.OOMKills += n - m.oomSeen
 		m.oomSeen = n
 		how += " (oom)"
+		m.fx.event("oom", "out of memory (MEMORY_MAX)", ev.exit.String())
 		if m.st.LastExit == "" { // not our child: how it ended is unknown
 			m.st.LastExit = "oom"
 		} else {

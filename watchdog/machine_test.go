@@ -424,6 +424,9 @@ func TestOOM(t *testing.T) {
 		if st := h.f.last; st.LastExit != "signal KILL (oom)" || st.OOMKills != 1 || st.Reason != "daemon died (signal KILL (oom)); respawning in 100ms" {
 			t.Errorf("state %+v", st)
 		}
+		if got := strings.Join(h.f.events, " "); got != "oom respawn" {
+			t.Errorf("ON_EVENT got %q, want oom then respawn", got)
+		}
 		h.fire()
 		h.want(stRunning, "spawn 102; pidfile 102")
 		h.wantLog("respawned daemon (pid 102) after signal KILL (oom)")
