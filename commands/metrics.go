@@ -75,6 +75,8 @@ var metricFamilies = []metricFamily{
 		func(e *listEntry, add func(string, string)) { add("", strconv.Itoa(e.Respawns)) }},
 	{"svcwrap_health_restarts_total", "counter", "Restarts of a daemon that was still running (CHECK, MAX_RSS, WATCHDOG_SEC) since the service was started.",
 		func(e *listEntry, add func(string, string)) { add("", strconv.Itoa(e.HealthRestarts)) }},
+	{"svcwrap_oom_kills_total", "counter", "Processes of the daemon's cgroup the kernel's OOM killer ended (MEMORY_MAX) since the service was started.",
+		func(e *listEntry, add func(string, string)) { add("", strconv.Itoa(e.OOMKills)) }},
 	// svcwrap_oom_kills_total comes when the state file counts OOM kills
 	// (protocol.State has no such field yet): a 0 here would claim none.
 	{"svcwrap_start_time_seconds", "gauge", "When the running daemon started, in seconds since the Unix epoch.",
