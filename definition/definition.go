@@ -93,7 +93,7 @@ type Definition struct {
 	StartWait    time.Duration
 	StartTimeout time.Duration
 	Ready        *probe.Probe
-	ReadyArgv    []string // READY exec
+	ReadyArgv    []string      // READY exec
 	NotifyAll    bool          // NOTIFY_ACCESS=all
 	Cgroup       bool          // CGROUP: the daemon runs in a cgroup of its own (where the host has cgroup v2)
 	WatchdogSec  time.Duration // WATCHDOG_SEC
