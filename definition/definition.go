@@ -172,7 +172,7 @@ type Builtin struct {
 // Builtins are svcwrap's own verbs, in the order usage lists them.
 var Builtins = []Builtin{
 	{Name: "start", Help: "start the daemon and its watchdog"},
-	{Name: "stop", Help: "stop the watchdog, then the daemon"},
+	{Name: "stop", Help: "stop the watchdog, then the daemon (--with-dependents: the services that need it first)"},
 	{Name: "restart", Help: "stop, then start"},
 	{Name: "try-restart", Help: "restart if running (also: condrestart)"},
 	{Name: "reload", Help: "make the daemon reload its configuration"},
