@@ -327,7 +327,7 @@ func (m *machine) adopt(old *protocol.State) bool {
 	m.st.HealthRestarts, m.st.LastRestart = old.HealthRestarts, old.LastRestart
 	m.st.NotifyStatus, m.st.Readies = old.NotifyStatus, old.Readies
 	m.group, m.notified = old.Daemon.PID, true // it ran before: ready long ago
-	m.fx.repair(old.Daemon) // a daemon found without a record may have no pidfile naming it
+	m.fx.repair(old.Daemon)                    // a daemon found without a record may have no pidfile naming it
 	m.enterRunning()
 	m.fx.logEvent(fmt.Sprintf("adopted running daemon (pid %d)", old.Daemon.PID))
 	m.fx.reportOK(old.Daemon.PID)

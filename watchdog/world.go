@@ -38,9 +38,9 @@ type world struct {
 	logStart int64       // log size when the current start began (for the failure report)
 	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
 
-	notify   *notify.Listener         // READY=notify: NOTIFY_SOCKET
-	cg       *cgroup.Group            // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
-	cgFD     int                      // cg's directory, for CLONE_INTO_CGROUP
+	notify *notify.Listener // READY=notify: NOTIFY_SOCKET
+	cg     *cgroup.Group    // the daemon's cgroup; nil: none (CGROUP=no, no cgroup v2)
+	cgFD   int              // cg's directory, for CLONE_INTO_CGROUP
 
 	children map[int]<-chan struct{} // our children, each with a channel closed once it is reaped
 	fgStart  uint64                  // FORKS=yes: start time of the last foreground process (strays)
