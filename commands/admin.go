@@ -31,6 +31,11 @@ type CLI struct {
 	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
 	New     NewCmd     `cmd:"" help:"Write /etc/init.d/NAME for a daemon, with an LSB header; --enable registers it for boot."`
 	Unit    UnitCmd    `cmd:"" help:"Print (or --install) a native systemd unit for a service."`
+
+	Boot     BootCmd     `cmd:"" help:"Start the S links of a runlevel (default 2) in dependency order, independent ones in parallel."`
+	Shutdown ShutdownCmd `cmd:"" help:"Stop the K links of a runlevel (default 0), each before what it needs."`
+	Init     InitCmd     `cmd:"" help:"Be PID 1: reap orphans, boot, shut down on SIGTERM/SIGINT/SIGPWR; -- CMD ARGS runs a main process."`
+
 	Version VersionCmd `cmd:"" help:"Print the version."`
 	Help    HelpCmd    `cmd:"" help:"Show this help."`
 
@@ -47,6 +52,7 @@ type adminEnv struct {
 
 // RunAdmin is admin mode: `svcwrap SUBCOMMAND ...`.
 func RunAdmin(args []string) int {
+	callerEnv = os.Environ() // for what boot and init run: the caller's environment
 	prepare(nil)
 	var cli CLI
 	exit := -1
