@@ -14,7 +14,7 @@ import (
 
 // InitOptions are svcwrap init's.
 type InitOptions struct {
-	Options                       // Runlevel is the boot's; Timeout bounds each script
+	Options                        // Runlevel is the boot's; Timeout bounds each script
 	ShutdownRunlevel string        // whose K links the shutdown runs ("0")
 	ShutdownTimeout  time.Duration // bound of the whole shutdown, the leftovers' end included
 	Cmd              []string      // the main process, or none

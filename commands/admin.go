@@ -26,11 +26,11 @@ var Version = "0.1.0-dev"
 // CLI is the admin-mode grammar (kong). Init-script verbs, including each
 // definition's custom verbs, are dispatched by hand in Dispatch instead.
 type CLI struct {
-	List    ListCmd    `cmd:"" help:"List every service: name, state, pid, uptime, respawns, last exit."`
-	Check   CheckCmd   `cmd:"" help:"Validate a definition (FILE or NAME; none: every service) and its dependencies; exit 6 on a problem."`
-	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
-	New     NewCmd     `cmd:"" help:"Write /etc/init.d/NAME for a daemon, with an LSB header; --enable registers it for boot."`
-	Unit    UnitCmd    `cmd:"" help:"Print (or --install) a native systemd unit for a service."`
+	List  ListCmd  `cmd:"" help:"List every service: name, state, pid, uptime, respawns, last exit."`
+	Check CheckCmd `cmd:"" help:"Validate a definition (FILE or NAME; none: every service) and its dependencies; exit 6 on a problem."`
+	Run   RunCmd   `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
+	New   NewCmd   `cmd:"" help:"Write /etc/init.d/NAME for a daemon, with an LSB header; --enable registers it for boot."`
+	Unit  UnitCmd  `cmd:"" help:"Print (or --install) a native systemd unit for a service."`
 
 	Boot     BootCmd     `cmd:"" help:"Start the S links of a runlevel (default 2) in dependency order, independent ones in parallel."`
 	Shutdown ShutdownCmd `cmd:"" help:"Stop the K links of a runlevel (default 0), each before what it needs."`
