@@ -215,3 +215,23 @@ func depProblems(paths definition.Paths, def *definition.Definition) []deps.Prob
 	g, n := nodeOf(hostGraph(paths), def)
 	return g.Problems(n)
 }
+
+// restartDependents is RESTART_DEPENDENTS=yes after svc restarted: each running
+// service whose Required-Start needs it is restarted (try-restart, so that its own
+// RESTART_DEPENDENTS goes on down). A failure is the exit status of the whole.
+func restartDependents(rep *lsb.Reporter, svc *service.Service) error {
+	if !svc.Def.RestartDependents {
+		return nil
+	}
+	g, n := nodeOf(hostGraph(svc.Paths), svc.Def)
+	var first error
+	for _, dep := range runningDependents(svc.Paths, g, n) {
+		if err := Dispatch(rep, dep, dep.Def.Name, "try-restart", nil); err != nil {
+			rep.Failure(dep.Def.Name, lsb.Wrap(err, dep.Def.Name, "restart"))
+			if first == nil {
+				first = lsb.Errorf(lsb.Failed, "dependent service %s did not restart", dep.Def.Name)
+			}
+		}
+	}
+	return first
+}

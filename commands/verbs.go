@@ -32,15 +32,23 @@ func Dispatch(rep *lsb.Reporter, svc *service.Service, prog, verb string, args [
 		if err := startRequiredOf(rep, svc); err != nil {
 			return err
 		}
-		return svc.Locked(func() error { return restart(rep, svc) })
+		if err := svc.Locked(func() error { return restart(rep, svc) }); err != nil {
+			return err
+		}
+		return restartDependents(rep, svc)
 	case "try-restart", "condrestart":
-		return svc.Locked(func() error {
+		restarted := false
+		if err := svc.Locked(func() error {
 			if !svc.Inspect().Alive() {
 				rep.Success("%s: not running; nothing to restart", d.Name)
 				return nil
 			}
+			restarted = true
 			return restart(rep, svc)
-		})
+		}); err != nil || !restarted {
+			return err
+		}
+		return restartDependents(rep, svc)
 	case "reload":
 		return svc.Locked(func() error { return reload(rep, svc) })
 	case "force-reload":

@@ -50,6 +50,9 @@ type Definition struct {
 	File   string
 	Desc   string
 	Header *lsb.Header
+	// RestartDependents (RESTART_DEPENDENTS): restart also restarts the running
+	// services whose Required-Start needs this one.
+	RestartDependents bool
 
 	// Template is the name of the template a definition of an instance comes from
 	// (TEMPLATE of TEMPLATE@INST), Instance its instance; IsTemplate says the

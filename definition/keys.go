@@ -105,6 +105,8 @@ func init() {
 				}
 				return err
 			}},
+		{Name: "RESTART_DEPENDENTS", Default: "no", Doc: "yes: restart and try-restart restart, after this service, the running services whose Required-Start needs it",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.RestartDependents, err = ParseBool(v.Value); return }},
 		{Name: "CGROUP", Default: "yes", Doc: "yes: the daemon and all it starts run in a cgroup of their own, which stop empties (where the host has cgroup v2); no: its process group only",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Cgroup, err = ParseBool(v.Value); return }},
 		{Name: "NOTIFY_ACCESS", Default: "main", Doc: "READY=notify: whose notifications count: main (the daemon's PID) or all (its process group)",

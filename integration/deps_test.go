@@ -210,3 +210,36 @@ func TestDepCheck(t *testing.T) {
 		t.Errorf("check of every service: want ok passed:\n%s", r)
 	}
 }
+
+func TestDepRestartDependents(t *testing.T) {
+	e := newEnv(t)
+	e.ScriptHdr("a", "", nil, e.Daemon()+"\nRESTART_DEPENDENTS=yes\n")
+	e.ScriptHdr("b", "", []string{"Required-Start: a"}, e.Daemon()+"\nRESTART_DEPENDENTS=yes\n")
+	e.ScriptHdr("c", "", []string{"Required-Start: b"}, e.Daemon())
+	e.ScriptHdr("d", "", []string{"Required-Start: a"}, e.Daemon())
+	e.ScriptHdr("plain", "", nil, e.Daemon())
+	e.ScriptHdr("p2", "", []string{"Required-Start: plain"}, e.Daemon())
+	wantCode(t, e.Run("c", "start"), 0) // a, b, c; d stays stopped
+	wantCode(t, e.Run("p2", "start"), 0)
+	pa, pb, pc, pp2 := e.Pid(t, "a"), e.Pid(t, "b"), e.Pid(t, "c"), e.Pid(t, "p2")
+
+	r := e.Run("a", "restart")
+	wantCode(t, r, 0)
+	for name, old := range map[string]int{"a": pa, "b": pb, "c": pc} {
+		if now := e.Pid(t, name); now == old {
+			t.Errorf("%s: pid %d unchanged after restart of a (RESTART_DEPENDENTS=yes down the chain):\n%s", name, old, r)
+		}
+	}
+	e.wantStatus(t, "d", 3) // not running: try-restart leaves it
+	// Without the key a restart leaves its dependents alone.
+	wantCode(t, e.Run("plain", "restart"), 0)
+	if now := e.Pid(t, "p2"); now != pp2 {
+		t.Errorf("p2 restarted by a restart of plain (no RESTART_DEPENDENTS)")
+	}
+	// try-restart restarts them too.
+	pb = e.Pid(t, "b")
+	wantCode(t, e.Run("a", "try-restart"), 0)
+	if e.Pid(t, "b") == pb {
+		t.Errorf("b not restarted by try-restart of a")
+	}
+}
