@@ -114,7 +114,7 @@ type Definition struct {
 
 	Verbs []*Verb // in file order
 
-	Log        string // a file path, "syslog" or "none"
+	Log        string // a file path, "syslog", "console" or "none"
 	LogMaxSize int64
 	LogKeep    int
 

@@ -150,15 +150,15 @@ func init() {
 				l.def.Guard = VerbName(v.Value)
 				return nil
 			}},
-		{Name: "LOG", DocDef: "SVCWRAP_LOGDIR/NAME.log", Doc: "the daemon's stdout and stderr: a file, syslog or none",
+		{Name: "LOG", DocDef: "SVCWRAP_LOGDIR/NAME.log", Doc: "the daemon's stdout and stderr: a file, syslog, console (PID 1's stdout, each line after NAME: ) or none",
 			parse: func(l *loader, v envfile.Var) error {
 				switch {
-				case v.Value == "none" || v.Value == "syslog":
+				case v.Value == "none" || v.Value == "syslog" || v.Value == "console":
 					l.def.Log = v.Value
 				case filepath.IsAbs(v.Value):
 					l.def.Log = filepath.Clean(v.Value)
 				default:
-					return fmt.Errorf("%q is neither an absolute path, syslog nor none", v.Value)
+					return fmt.Errorf("%q is neither an absolute path, syslog, console nor none", v.Value)
 				}
 				return nil
 			}},

@@ -181,6 +181,13 @@ func startInit(t *testing.T, e *Env, args ...string) *initNS {
 	}()
 	go func() { ns.waitErr = cmd.Wait(); close(ns.done) }()
 	t.Cleanup(func() {
+		select {
+		case <-ns.done:
+		default:
+			if ns.pid != 0 { // init is alive (its parent, unshare, is): its PID is its own
+				syscall.Kill(ns.pid, syscall.SIGKILL) // and with it its whole PID namespace
+			}
+		}
 		cmd.Process.Kill()
 		select {
 		case <-ns.done:
