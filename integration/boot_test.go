@@ -152,8 +152,15 @@ func startInit(t *testing.T, e *Env, args ...string) *initNS {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare (util-linux) is not installed")
 	}
-	cmd := exec.Command("unshare", append([]string{"-fp", "--mount-proc", e.Svcwrap, "init"}, args...)...)
-	cmd.Env = e.bootEnv()
+	return startInitCmd(t, e.bootEnv(), append([]string{"unshare", "-fp", "--mount-proc", e.Svcwrap, "init"}, args...))
+}
+
+// startInitCmd runs argv, whose child is init (unshare -fp ... svcwrap init, or
+// nsenter in front of that: nsenter without a PID namespace execs in place).
+func startInitCmd(t *testing.T, env, argv []string) *initNS {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
 	cmd.Dir = "/"
 	pr, pw, err := os.Pipe()
 	if err != nil {
