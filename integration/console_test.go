@@ -36,7 +36,7 @@ func TestInitConsoleLog(t *testing.T) {
 	}
 }
 
-func TestConsoleNeverBlocks(t *testing.T) {
+func TestInitConsoleNeverBlocks(t *testing.T) {
 	e := newEnv(t)
 	fifo := filepath.Join(e.Root, "console")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
