@@ -359,3 +359,24 @@ func TestInitMainCommand(t *testing.T) {
 	}
 	lineIndex(t, ns.output(), "shutdown: a: stopped")
 }
+
+func TestInitSIGPWRCountsFailedStops(t *testing.T) {
+	e := newEnv(t)
+	e.ScriptHdr("a", "", nil, e.Daemon())
+	// Two classic scripts whose stop fails: init's exit status counts them.
+	e.classic("bad1", nil, `[ "$1" = stop ] && exit 1`)
+	e.classic("bad2", nil, `[ "$1" = stop ] && exit 1`)
+	e.rcLink("2", "S01", "a")
+	e.rcLink("2", "S02", "bad1")
+	e.rcLink("2", "S02", "bad2")
+	ns := startInit(t, e)
+	ns.waitLine(t, "boot: runlevel 2: 3 started", 60*time.Second)
+	syscall.Kill(ns.pid, syscall.SIGPWR)
+	if code := ns.exit(t, 20*time.Second); code != 2 {
+		t.Errorf("init exited %d, want 2 (two stops failed):\n%s", code, ns.output())
+	}
+	out := ns.output()
+	for _, l := range []string{"init: power failure: shutting down", "shutdown: a: stopped", "shutdown: bad1: failed (exit 1)", "init: done: "} {
+		lineIndex(t, out, l)
+	}
+}
