@@ -18,7 +18,7 @@ BINARY ?= bin/svcwrap
 build: $(BINARY)
 
 # Every package of the binary (not bench/, integration/, scripts/).
-PKGS := cmd commands service watchdog protocol definition probe proc safefile envfile lsb run notify cgroup
+PKGS := cmd commands service watchdog protocol definition probe proc safefile envfile lsb run notify cgroup deps boot
 $(BINARY): $(shell find $(PKGS) -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/svcwrap
 

@@ -28,10 +28,15 @@ var Version = "0.1.0-dev"
 type CLI struct {
 	List    ListCmd    `cmd:"" help:"List every service: name, state, pid, uptime, respawns, last exit."`
 	Metrics MetricsCmd `cmd:"" help:"Print every service's state as Prometheus metrics; --textfile DIR writes DIR/svcwrap.prom."`
-	Check   CheckCmd   `cmd:"" help:"Validate a definition (FILE or NAME); exit 6 on a problem."`
+	Check   CheckCmd   `cmd:"" help:"Validate a definition (FILE or NAME; none: every service) and its dependencies; exit 6 on a problem."`
 	Run     RunCmd     `cmd:"" help:"Run a verb of a service, like /etc/init.d/NAME VERB."`
 	New     NewCmd     `cmd:"" help:"Write /etc/init.d/NAME for a daemon, with an LSB header; --enable registers it for boot."`
 	Unit    UnitCmd    `cmd:"" help:"Print (or --install) a native systemd unit for a service."`
+
+	Boot     BootCmd     `cmd:"" help:"Start the S links of a runlevel (default 2) in dependency order, independent ones in parallel."`
+	Shutdown ShutdownCmd `cmd:"" help:"Stop the K links of a runlevel (default 0), each before what it needs."`
+	Init     InitCmd     `cmd:"" help:"Be PID 1: reap orphans, boot, shut down on SIGTERM/SIGINT/SIGPWR; -- CMD ARGS runs a main process."`
+
 	Version VersionCmd `cmd:"" help:"Print the version."`
 	Help    HelpCmd    `cmd:"" help:"Show this help."`
 
@@ -48,6 +53,7 @@ type adminEnv struct {
 
 // RunAdmin is admin mode: `svcwrap SUBCOMMAND ...`.
 func RunAdmin(args []string) int {
+	callerEnv = os.Environ() // for what boot and init run: the caller's environment
 	prepare(nil)
 	var cli CLI
 	exit := -1
@@ -146,10 +152,13 @@ func (c RunCmd) Run(env *adminEnv) error {
 
 // CheckCmd validates a definition without running anything.
 type CheckCmd struct {
-	Target string `arg:"" help:"A definition file, or a service name."`
+	Target string `arg:"" optional:"" help:"A definition file, or a service name (none: every svcwrap service)."`
 }
 
 func (c CheckCmd) Run(env *adminEnv) error {
+	if c.Target == "" {
+		return checkAll(env)
+	}
 	file, name := c.Target, filepath.Base(c.Target)
 	if !strings.Contains(c.Target, "/") {
 		if _, err := os.Stat(c.Target); err != nil {
@@ -174,7 +183,52 @@ func (c CheckCmd) Run(env *adminEnv) error {
 	for _, p := range def.HostProblems {
 		fmt.Fprintf(env.errw, "%s (warning: start would refuse)\n", p)
 	}
+	if probs := depProblems(env.paths, def); len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(env.errw, p)
+		}
+		return &lsb.Error{Code: lsb.NotConfigured, Err: errSilent}
+	}
 	fmt.Fprintf(env.out, "%s: ok (service %s)\n", file, def.Name)
+	return nil
+}
+
+// checkAll is `check` without a target: every svcwrap service of the host, and
+// the dependencies of every service (a cycle through classic scripts too).
+func checkAll(env *adminEnv) error {
+	g := hostGraph(env.paths)
+	bad := 0
+	for _, n := range g.Nodes {
+		if n.Svcwrap {
+			def, err := definition.Load(n.Name, n.File, env.paths)
+			if err == nil && def.IsTemplate && def.Instance == "" {
+				def, err = definition.Load(n.Name+"@"+definition.SampleInstance, n.File, env.paths)
+			}
+			if err != nil {
+				fmt.Fprintln(env.errw, err)
+				bad++
+				continue
+			}
+		}
+		if n.Err != nil {
+			fmt.Fprintf(env.errw, "%s: %v\n", n.File, n.Err)
+			bad++
+			continue
+		}
+		probs := g.Problems(n)
+		for _, p := range probs {
+			fmt.Fprintln(env.errw, p)
+		}
+		if len(probs) > 0 {
+			bad++
+		} else if n.Svcwrap {
+			fmt.Fprintf(env.out, "%s: ok (service %s)\n", n.File, n.Name)
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(env.errw, "svcwrap: check: %d service%s with problems\n", bad, lsb.Plural(bad))
+		return &lsb.Error{Code: lsb.NotConfigured, Err: errSilent}
+	}
 	return nil
 }
 

@@ -17,24 +17,38 @@ import (
 // usage ("/etc/init.d/nginx", "svcwrap run nginx").
 func Dispatch(rep *lsb.Reporter, svc *service.Service, prog, verb string, args []string) error {
 	d := svc.Def
-	if len(args) > 0 && definition.IsBuiltin(verb) && !takesArgs(verb) {
+	if len(args) > 0 && definition.IsBuiltin(verb) && !takesArgs(verb) && verb != "stop" {
 		return &lsb.Error{Code: lsb.BadArgs, Err: fmt.Errorf("%s takes no arguments (got %d: %s)", verb, len(args), shortQuote(strings.Join(args, " ")))}
 	}
 	switch verb {
 	case "start":
+		if err := startRequiredOf(rep, svc); err != nil {
+			return err
+		}
 		return svc.Locked(func() error { return start(rep, svc) })
 	case "stop":
-		return svc.Locked(func() error { return stop(rep, svc) })
+		return stopVerb(rep, svc, args)
 	case "restart":
-		return svc.Locked(func() error { return restart(rep, svc) })
+		if err := startRequiredOf(rep, svc); err != nil {
+			return err
+		}
+		if err := svc.Locked(func() error { return restart(rep, svc) }); err != nil {
+			return err
+		}
+		return restartDependents(rep, svc)
 	case "try-restart", "condrestart":
-		return svc.Locked(func() error {
+		restarted := false
+		if err := svc.Locked(func() error {
 			if !svc.Inspect().Alive() {
 				rep.Success("%s: not running; nothing to restart", d.Name)
 				return nil
 			}
+			restarted = true
 			return restart(rep, svc)
-		})
+		}); err != nil || !restarted {
+			return err
+		}
+		return restartDependents(rep, svc)
 	case "reload":
 		return svc.Locked(func() error { return reload(rep, svc) })
 	case "force-reload":

@@ -34,6 +34,9 @@ _svcwrap_verb_args() {
             sigs=$(compgen -A signal | sed 's/^SIG//')
             COMPREPLY=($(compgen -W "$sigs" -- "$2"))
             ;;
+        stop)
+            COMPREPLY=($(compgen -W "--with-dependents" -- "$2"))
+            ;;
     esac
 }
 
@@ -45,7 +48,7 @@ _svcwrap() {
     bin=$(_svcwrap_bin "${COMP_WORDS[0]}")
     COMPREPLY=()
 
-    local subcommands="list metrics check run new unit version help"
+    local subcommands="list metrics check run new unit boot shutdown init version help"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$subcommands --help" -- "$cur"))
         return 0
@@ -116,6 +119,18 @@ _svcwrap() {
                 COMPREPLY=($(compgen -W "--all --install --force --help" -- "$cur"))
             elif ((${#args[@]} == 0)); then
                 COMPREPLY=($(compgen -W "$(_svcwrap_services "$bin")" -- "$cur"))
+            fi
+            ;;
+        boot | shutdown)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--timeout --help" -- "$cur"))
+            elif ((${#args[@]} == 0)); then
+                COMPREPLY=($(compgen -W "0 1 2 3 4 5 6 S" -- "$cur"))
+            fi
+            ;;
+        init)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--runlevel --shutdown-runlevel --timeout --shutdown-timeout --help" -- "$cur"))
             fi
             ;;
         help)

@@ -50,6 +50,9 @@ type Definition struct {
 	File   string
 	Desc   string
 	Header *lsb.Header
+	// RestartDependents (RESTART_DEPENDENTS): restart also restarts the running
+	// services whose Required-Start needs this one.
+	RestartDependents bool
 
 	// Template is the name of the template a definition of an instance comes from
 	// (TEMPLATE of TEMPLATE@INST), Instance its instance; IsTemplate says the
@@ -121,7 +124,7 @@ type Definition struct {
 
 	Verbs []*Verb // in file order
 
-	Log        string // a file path, "syslog" or "none"
+	Log        string // a file path, "syslog", "console" or "none"
 	LogMaxSize int64
 	LogKeep    int
 
@@ -182,7 +185,7 @@ type Builtin struct {
 // Builtins are svcwrap's own verbs, in the order usage lists them.
 var Builtins = []Builtin{
 	{Name: "start", Help: "start the daemon and its watchdog"},
-	{Name: "stop", Help: "stop the watchdog, then the daemon"},
+	{Name: "stop", Help: "stop the watchdog, then the daemon (--with-dependents: the services that need it first)"},
 	{Name: "restart", Help: "stop, then start"},
 	{Name: "try-restart", Help: "restart if running (also: condrestart)"},
 	{Name: "reload", Help: "make the daemon reload its configuration"},

@@ -126,6 +126,8 @@ func init() {
 				}
 				return fmt.Errorf("%q is not overlap or sequential", v.Value)
 			}},
+		{Name: "RESTART_DEPENDENTS", Default: "no", Doc: "yes: restart and try-restart restart, after this service, the running services whose Required-Start needs it",
+			parse: func(l *loader, v envfile.Var) (err error) { l.def.RestartDependents, err = ParseBool(v.Value); return }},
 		{Name: "CGROUP", Default: "yes", Doc: "yes: the daemon and all it starts run in a cgroup of their own, which stop empties (where the host has cgroup v2); no: its process group only",
 			parse: func(l *loader, v envfile.Var) (err error) { l.def.Cgroup, err = ParseBool(v.Value); return }},
 		{Name: "MEMORY_MAX", DocDef: "none", Doc: "the daemon's cgroup may use this much memory; above it the kernel's OOM killer ends a process of it (reported as oom)",
@@ -185,15 +187,15 @@ func init() {
 				l.def.Guard = VerbName(v.Value)
 				return nil
 			}},
-		{Name: "LOG", DocDef: "SVCWRAP_LOGDIR/NAME.log", Doc: "the daemon's stdout and stderr: a file, syslog or none",
+		{Name: "LOG", DocDef: "SVCWRAP_LOGDIR/NAME.log", Doc: "the daemon's stdout and stderr: a file, syslog, console (PID 1's stdout, each line after NAME: ) or none",
 			parse: func(l *loader, v envfile.Var) error {
 				switch {
-				case v.Value == "none" || v.Value == "syslog":
+				case v.Value == "none" || v.Value == "syslog" || v.Value == "console":
 					l.def.Log = v.Value
 				case filepath.IsAbs(v.Value):
 					l.def.Log = filepath.Clean(v.Value)
 				default:
-					return fmt.Errorf("%q is neither an absolute path, syslog nor none", v.Value)
+					return fmt.Errorf("%q is neither an absolute path, syslog, console nor none", v.Value)
 				}
 				return nil
 			}},

@@ -14,6 +14,12 @@ type Paths struct {
 	PidDir   string   // SVCWRAP_PIDDIR: default pidfiles (/run)
 	LogDir   string   // SVCWRAP_LOGDIR: default logs (/var/log/svcwrap)
 	Defaults []string // SVCWRAP_DEFAULTS: dirs searched for env file NAME
+	// InsservConf maps $facilities of LSB headers to services; its drop-ins are
+	// in INSSERVCONF.d (SVCWRAP_INSSERV_CONF, /etc/insserv.conf).
+	InsservConf string
+	// RcRoot holds the runlevel directories rc0.d ... rc6.d, rcS.d that boot and
+	// shutdown run (SVCWRAP_RCROOT, /etc).
+	RcRoot string
 }
 
 // PathsFromEnv reads the SVCWRAP_* overrides with getenv (os.Getenv in production).
@@ -30,6 +36,9 @@ func PathsFromEnv(getenv func(string) string) Paths {
 		RunDir:  get("SVCWRAP_RUNDIR", "/run/svcwrap"),
 		PidDir:  get("SVCWRAP_PIDDIR", "/run"),
 		LogDir:  get("SVCWRAP_LOGDIR", "/var/log/svcwrap"),
+
+		InsservConf: get("SVCWRAP_INSSERV_CONF", "/etc/insserv.conf"),
+		RcRoot:      get("SVCWRAP_RCROOT", "/etc"),
 	}
 	for _, d := range strings.Split(get("SVCWRAP_DEFAULTS", "/etc/default:/etc/sysconfig"), ":") {
 		if d != "" {

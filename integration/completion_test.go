@@ -62,7 +62,10 @@ printf '%s\n' "${COMPREPLY[@]}"`
 		words []string
 		want  []string
 	}{
-		{[]string{sw, ""}, []string{"--help", "check", "help", "list", "metrics", "new", "run", "unit", "version"}},
+		{[]string{sw, ""}, []string{"--help", "boot", "check", "help", "init", "list", "metrics", "new", "run", "shutdown", "unit", "version"}},
+		{[]string{sw, "boot", ""}, []string{"0", "1", "2", "3", "4", "5", "6", "S"}},
+		{[]string{sw, "init", "--shutdown-t"}, []string{"--shutdown-timeout"}},
+		{[]string{e.InitScript("web"), "stop", "--w"}, []string{"--with-dependents"}},
 		{[]string{sw, "r"}, []string{"run"}},
 		{[]string{sw, "run", ""}, []string{"broken", "sym", "web"}},
 		{[]string{sw, "run", "w"}, []string{"web"}},

@@ -173,7 +173,7 @@ func (s *Service) cleanupAfterWatchdog(wd int) {
 // logTail returns the last lines the daemon wrote to its log since offset.
 func (s *Service) logTail(off int64) string {
 	d := s.Def
-	if d.Log == "none" || d.Log == "syslog" {
+	if d.Log == "none" || d.Log == "syslog" || d.Log == "console" {
 		return ""
 	}
 	f, err := os.Open(d.Log)

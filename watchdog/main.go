@@ -211,6 +211,11 @@ func (w *world) setup() (int, string) {
 		if w.log, w.elog, err = syslogOutputs(d.Name); err != nil {
 			return 4, err.Error()
 		}
+	case "console":
+		var err error
+		if w.log, w.elog, w.console, err = consoleOutputs(d.Name); err != nil {
+			return 4, err.Error()
+		}
 	default:
 		if err := os.MkdirAll(dirOf(d.Log), 0o755); err != nil {
 			return 4, fmt.Sprintf("LOG %s: %v", d.Log, err)

@@ -39,6 +39,7 @@ type world struct {
 	rot      *logRotator // LOG_MAX_SIZE rotation; nil when off
 	logStart int64       // log size when the current start began (for the failure report)
 	wdLock   *os.File    // RUNDIR/NAME.wd.lock, held for life (retaken if RUNDIR vanishes)
+	console  *console    // LOG=console: where the daemon's lines and the events go
 
 	notify   *notify.Listener // READY=notify: NOTIFY_SOCKET
 	listen   []*os.File       // LISTEN's sockets, held for life
@@ -473,7 +474,10 @@ func (w *world) reportFail(code int, reason string) { w.rep.Fail(code, w.logStar
 // by the daemon's own writes), and in syslog when there (off the loop: a stuck
 // syslog daemon never delays a respawn).
 func (w *world) logEvent(msg string) {
-	if w.log != nil && w.def.Log != "syslog" {
+	switch {
+	case w.console != nil:
+		w.console.line([]byte("svcwrap: " + msg))
+	case w.log != nil && w.def.Log != "syslog":
 		w.log.Write(fmt.Appendf(nil, "%s svcwrap: %s: %s\n", time.Now().Format(time.RFC3339), w.def.Name, msg))
 	}
 	go sendSyslog(w.def.Name, msg)
