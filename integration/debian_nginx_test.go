@@ -31,13 +31,6 @@ func TestDebianNginxZeroDowntime(t *testing.T) {
 	}
 	c := startClientsIn("127.0.0.1:80", enter)
 	c.until(t, 300)
-	phase := func(what string) {
-		t.Helper()
-		if n := c.failed.Swap(0); n != 0 {
-			first, _ := c.firstErr.Load().(string)
-			t.Errorf("%s: %d connections failed (first: %s)", what, n, first)
-		}
-	}
 	for _, verb := range []string{"restart", "upgrade"} {
 		wantCode(t, ns.Exec(script, verb), 0)
 		waitExit(t, pid, 30*time.Second)
@@ -47,7 +40,7 @@ func TestDebianNginxZeroDowntime(t *testing.T) {
 		}
 		pid = next
 		c.until(t, 300)
-		phase(verb)
+		c.phase(t, verb)
 	}
 	// kill -9 of the master: its workers go with its group; the respawned master
 	// inherits the same sockets. A connection a killed worker had accepted is
@@ -64,7 +57,7 @@ func TestDebianNginxZeroDowntime(t *testing.T) {
 	c.failed.Store(0)
 	wantCode(t, ns.Exec(script, "restart"), 0)
 	c.until(t, 300)
-	phase("restart after the respawn")
+	c.phase(t, "restart after the respawn")
 	ok, _, _ := c.end()
 	if ok < 2000 {
 		t.Errorf("only %d connections", ok)

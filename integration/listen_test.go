@@ -74,6 +74,16 @@ func (c *clients) until(t *testing.T, n int64) {
 	})
 }
 
+// phase fails the test if a connection failed since the last phase, and
+// starts the next one.
+func (c *clients) phase(t *testing.T, what string) {
+	t.Helper()
+	if n := c.failed.Swap(0); n != 0 {
+		first, _ := c.firstErr.Load().(string)
+		t.Errorf("%s: %d connections failed (first: %s); want none", what, n, first)
+	}
+}
+
 func (c *clients) end() (ok, failed int64, first string) {
 	close(c.stop)
 	c.wg.Wait()
@@ -115,13 +125,6 @@ func TestListenZeroRefused(t *testing.T) {
 	}
 	c := startClients(addr)
 	c.until(t, 200)
-	phase := func(what string) {
-		t.Helper()
-		if n := c.failed.Swap(0); n != 0 {
-			first, _ := c.firstErr.Load().(string)
-			t.Errorf("%s: %d connections failed (first: %s); want none", what, n, first)
-		}
-	}
 	// restart: the new daemon first, on the same socket; the watchdog stays.
 	wantCode(t, e.Run(svc, "restart"), 0)
 	waitExit(t, pid, 10*time.Second)
@@ -130,7 +133,7 @@ func TestListenZeroRefused(t *testing.T) {
 		t.Errorf("restart: daemon %d -> %d, watchdog %d -> %d; want a new daemon under the same watchdog", pid, pid2, wd, wd2)
 	}
 	c.until(t, 200)
-	phase("restart")
+	c.phase(t, "restart")
 	// kill -9: connections wait in the backlog for the respawned daemon. The
 	// one the killed daemon had accepted, if any, is reset: nothing can answer
 	// it; none is refused.
@@ -143,7 +146,7 @@ func TestListenZeroRefused(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		wantCode(t, e.Run(svc, "restart"), 0)
 		c.until(t, 200)
-		phase("restart again")
+		c.phase(t, "restart again")
 	}
 	ok, _, _ := c.end()
 	if ok < 2000 {

@@ -85,9 +85,6 @@ func (e *StillRunning) Error() string { return e.What + " still runs" }
 // returns nil once nothing is left, *StillRunning after the last step, and at once
 // when nothing runs.
 func Stop(t Target, steps []Step) error {
-	if t.Members != nil {
-		return stopMembers(t, steps)
-	}
 	exited := t.Ref.PID <= 0
 	var h *Handle
 	if !exited && t.Exited == nil {
@@ -98,7 +95,18 @@ func Stop(t Target, steps []Step) error {
 			defer h.Close()
 		}
 	}
-	if exited && (t.Group == 0 || !GroupAlive(t.Group)) {
+	// With Members (a cgroup), the stop also waits for every member, and what
+	// is left after the last step is killed at once with cgroup.kill: nothing
+	// escapes. The process itself is still awaited through its pidfd: one that
+	// is not a member (adopted from before its cgroup) counts too.
+	m := t.Members
+	gone := func(deadline time.Time) bool {
+		if !exited {
+			exited = waitExit(h, t.Exited, deadline)
+		}
+		return exited && (m == nil || m.WaitEmpty(deadline)) && (t.Group == 0 || WaitGroupEmpty(t.Group, deadline))
+	}
+	if exited && (m == nil || !m.Populated()) && (t.Group == 0 || !GroupAlive(t.Group)) {
 		return nil
 	}
 	for _, step := range steps {
@@ -109,13 +117,25 @@ func Stop(t Target, steps []Step) error {
 			} else if h != nil {
 				h.Signal(step.Signal)
 			}
+			if m != nil {
+				m.Signal(step.Signal)
+			}
 		}
-		if !exited {
-			exited = waitExit(h, t.Exited, deadline)
-		}
-		if exited && (t.Group == 0 || WaitGroupEmpty(t.Group, deadline)) {
+		if gone(deadline) {
 			return nil
 		}
+	}
+	if m != nil {
+		if m.Populated() {
+			m.Kill()
+			if gone(time.Now().Add(FinalKill)) {
+				return nil
+			}
+		}
+		if exited {
+			return &StillRunning{"the service's cgroup"}
+		}
+		return &StillRunning{"pid " + strconv.Itoa(t.Ref.PID)}
 	}
 	if t.Group != 0 {
 		return &StillRunning{"process group " + strconv.Itoa(t.Group)}
@@ -136,59 +156,4 @@ func waitExit(h *Handle, exited <-chan struct{}, deadline time.Time) bool {
 	case <-t.C:
 		return false
 	}
-}
-
-// stopMembers is Stop on a cgroup: each step's signal goes to every member (and
-// to the group, for a process that is not one), the wait ends when the cgroup
-// is empty (an event), and what is left after the last step is killed at once
-// with cgroup.kill: nothing escapes.
-func stopMembers(t Target, steps []Step) error {
-	m := t.Members
-	// The process itself too, through its pidfd: one that is not a member (a
-	// daemon adopted from before its cgroup, or whose cgroup was removed by hand)
-	// still counts.
-	exited := t.Ref.PID <= 0
-	var h *Handle
-	if !exited && t.Exited == nil {
-		var err error
-		if h, err = t.Ref.Open(); err != nil {
-			exited = true
-		} else {
-			defer h.Close()
-		}
-	}
-	gone := func(deadline time.Time) bool {
-		if !exited {
-			exited = waitExit(h, t.Exited, deadline)
-		}
-		return exited && m.WaitEmpty(deadline) && (t.Group == 0 || WaitGroupEmpty(t.Group, deadline))
-	}
-	if exited && !m.Populated() && (t.Group == 0 || !GroupAlive(t.Group)) {
-		return nil
-	}
-	for _, step := range steps {
-		deadline := time.Now().Add(step.Timeout)
-		if step.Signal != 0 {
-			if t.Group != 0 {
-				unix.Kill(-t.Group, step.Signal)
-			} else if h != nil {
-				h.Signal(step.Signal)
-			}
-			m.Signal(step.Signal)
-		}
-		if gone(deadline) {
-			return nil
-		}
-	}
-	// What the schedule left: cgroup.kill ends every member at once.
-	if m.Populated() {
-		m.Kill()
-		if gone(time.Now().Add(FinalKill)) {
-			return nil
-		}
-	}
-	if !exited {
-		return &StillRunning{"pid " + strconv.Itoa(t.Ref.PID)}
-	}
-	return &StillRunning{"the service's cgroup"}
 }
