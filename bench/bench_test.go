@@ -18,7 +18,7 @@ import (
 // skipped by the benchmark itself. It checks that the harness works, never speed.
 func TestQuick(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the quick benchmark takes about a minute")
+		t.Skip("-short: the quick benchmark takes about a minute and a half")
 	}
 	dir := t.TempDir()
 	build := func(out, pkg string) {
