@@ -93,7 +93,7 @@ stress:
 	CGO_ENABLED=1 STRESS_TIME=$(STRESS_TIME) $(GO) test -count=1 -v -timeout 30m -run '^TestStress$$' ./integration/
 
 # svcwrap against runit, supervisord and a Debian LSB script, same daemon, same run
-# (bench/). BENCH_QUICK=1: a smoke run under a minute. BENCH_OUT=docs/benchmarks.md
+# (bench/). BENCH_QUICK=1: a smoke run of about a minute and a half. BENCH_OUT=docs/benchmarks.md
 # regenerates the recorded results. The latency phase runs on the machine as it is
 # and again with one CPU hog per CPU; BENCH_LOAD=quiet or busy runs only one.
 BENCH_QUICK ?=

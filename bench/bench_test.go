@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 // skipped by the benchmark itself. It checks that the harness works, never speed.
 func TestQuick(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the quick benchmark takes about a minute")
+		t.Skip("-short: the quick benchmark takes about a minute and a half")
 	}
 	dir := t.TempDir()
 	build := func(out, pkg string) {
@@ -105,6 +106,39 @@ func TestQuick(t *testing.T) {
 	if !strings.Contains(report, "| `start` with READY=notify not slower than with READY tcp") {
 		t.Errorf("no notify-against-tcp target:\n%s", report)
 	}
+	// The escape and restart tables: svcwrap leaves no escapee, svcwrap LISTEN
+	// refuses no connection, and every row has its figures.
+	for _, sec := range []struct{ head, col string }{
+		{fmt.Sprintf("## Stop of a daemon with %d escapees", escapeeCount), "svcwrap"},
+		{"## Restart under load", restartListen},
+	} {
+		_, body, ok := strings.Cut(report, sec.head)
+		if !ok {
+			t.Errorf("report lacks %q:\n%s", sec.head, report)
+			continue
+		}
+		body, _, _ = strings.Cut(body, "\n## ")
+		n := 0
+		for _, line := range strings.Split(body, "\n") {
+			cells := strings.Split(strings.Trim(line, "| "), " | ")
+			if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| measurement") || len(cells) < 3 {
+				continue
+			}
+			n++
+			if strings.HasPrefix(cells[2], "–") {
+				t.Errorf("no %s figure in: %s", sec.col, line)
+			}
+		}
+		if n == 0 {
+			t.Errorf("no rows under %q:\n%s", sec.head, body)
+		}
+	}
+	for _, want := range []string{"| no process left after `stop` of a daemon with 50 escapees (CGROUP=yes) | ≤ 0 processes | max 0 processes |  | meets |",
+		"| no connection refused across `restart` with LISTEN | ≤ 0 connections | max 0 connections |  | meets |"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
 	if os.Geteuid() == 0 {
 		for _, peer := range []string{"runsv", "supervisord", "start-stop-daemon"} {
 			if _, err := exec.LookPath(peer); err == nil && !strings.Contains(report, "×") {
@@ -187,5 +221,87 @@ func TestReadyRows(t *testing.T) {
 	r.targetTable(&busy, busySuffix)
 	if !strings.Contains(busy.String(), "| 1.00 × READY tcp 40.0 = 40.0 ms | 50.0 ms | 1.25× READY tcp | **misses** |") {
 		t.Errorf("targets under load:\n%s", busy.String())
+	}
+}
+
+// escapees finds a process by the marker in its environment, and killEscapees
+// ends it (by PID, through a pidfd) and nothing else.
+func TestEscapees(t *testing.T) {
+	mark := fmt.Sprintf("/test-%d:1", os.Getpid())
+	// start runs a sleep with the marker, reaped once it dies (escapees skips
+	// zombies, as the benchmark's subreaper reaps at once).
+	start := func(mark string) *exec.Cmd {
+		cmd := exec.Command("/bin/sleep", "100")
+		cmd.Env = []string{escapeeEnv + "=" + mark}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		t.Cleanup(func() { cmd.Process.Kill(); <-done })
+		return cmd
+	}
+	mine, other := start(mark), start(mark+"0")
+	if got := escapees(mark); len(got) != 1 || got[0] != mine.Process.Pid {
+		t.Fatalf("escapees(%q) = %v, want [%d]", mark, got, mine.Process.Pid)
+	}
+	prefix := fmt.Sprintf("/test-%d:", os.Getpid())
+	if got := escapees(prefix); len(got) != 2 {
+		t.Errorf("escapees(%q) = %v, want both", prefix, got)
+	}
+	if err := killEscapees(mark); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(other.Process.Pid) {
+		t.Error("killEscapees killed a process with another marker")
+	}
+}
+
+func TestP99(t *testing.T) {
+	var v []time.Duration
+	for i := 1; i <= 200; i++ {
+		v = append(v, time.Duration(i))
+	}
+	if got := p99(v); got != 198 {
+		t.Errorf("p99 of 1..200 = %v, want 198", got)
+	}
+	if got := p99(v[:1]); got != 1 {
+		t.Errorf("p99 of one = %v", got)
+	}
+	if got := p99(nil); got != 0 {
+		t.Errorf("p99 of none = %v", got)
+	}
+}
+
+// The escape and restart rows have tables of their own (counts without
+// decimals, no ratio), and their targets judge the worst round, not the median.
+func TestSectionRows(t *testing.T) {
+	r := newResults()
+	r.setSizes(sizes{})
+	for _, v := range []float64{0, 0, 3} {
+		r.add("restart.refused", restartListen, v)
+	}
+	r.add("restart.refused", "lsb", 40)
+	r.add("escape.left", "svcwrap", 0)
+	r.add("escape.left", "lsb", 50)
+	r.add("escape.stop", "svcwrap", 10)
+	r.add("escape.stop", "lsb", 20)
+	var main, esc, rst, tg strings.Builder
+	r.table(&main, []string{"svcwrap", "reference"}, false)
+	if strings.Contains(main.String(), "escape") || strings.Contains(main.String(), "refused") {
+		t.Errorf("escape or restart rows in the main table:\n%s", main.String())
+	}
+	r.sectionTable(&esc, sectionEscape, []string{"svcwrap", "lsb"})
+	if !strings.Contains(esc.String(), "| ms | 10.0 | 20.0 ×0.500 |") || !strings.Contains(esc.String(), "| processes | 0 | 50 |") {
+		t.Errorf("escape table:\n%s", esc.String())
+	}
+	r.sectionTable(&rst, sectionRestart, []string{restartListen, "svcwrap", "lsb"})
+	if !strings.Contains(rst.String(), "| … refused | connections | 0 [0–3] | – | 40 |") {
+		t.Errorf("restart table:\n%s", rst.String())
+	}
+	r.targetTable(&tg, "")
+	if !strings.Contains(tg.String(), "| no connection refused across `restart` with LISTEN | ≤ 0 connections | max 3 connections |  | **misses** |") ||
+		!strings.Contains(tg.String(), "escapees (CGROUP=yes) | ≤ 0 processes | max 0 processes |  | meets |") {
+		t.Errorf("targets:\n%s", tg.String())
 	}
 }

@@ -5,10 +5,13 @@
 // Go exec, one fork+exec of benchd from a minimal Go program) being measured in the
 // same run, interleaved with the measurements.
 //
-//	bench [-quick] [-out FILE] [-svcwrap BIN] [-peers=false] [-load quiet|busy|both]
+//	bench [-quick] [-out FILE] [-svcwrap BIN] [-peers=false] [-load quiet|busy|both] [-phases LIST]
 //
 // The latency phase runs twice by default: on the machine as it is, then with one
-// CPU hog (a busy loop) per CPU, each with its own floors.
+// CPU hog (a busy loop) per CPU, each with its own floors. The escape phase
+// (escape.go) stops a daemon that left 50 processes in sessions of their own and
+// counts what is left; the restart phase (restart.go) restarts a daemon that
+// serves HTTP to client loops and counts the connections refused.
 //
 // It runs under its own child subreaper and leaves no process behind.
 package main
@@ -68,7 +71,7 @@ func inner() int {
 		bin    = flag.String("svcwrap", "bin/svcwrap", "the svcwrap binary under test")
 		peers  = flag.Bool("peers", true, "measure the peers (runit, supervisord, LSB script) where installed and root")
 		cmdStr = flag.String("cmd", "make bench", "the command line recorded in the report")
-		phases = flag.String("phases", "latency,footprint,scale", "which phases to run (for profiling one of them)")
+		phases = flag.String("phases", "latency,footprint,scale,escape,restart", "which phases to run (for profiling one of them)")
 		load   = flag.String("load", loadBoth, "the latency phase on a quiet machine ("+loadQuiet+"), with one CPU hog per CPU ("+loadBusy+"), or both, one after the other ("+loadBoth+")")
 	)
 	flag.Parse()
@@ -110,7 +113,7 @@ func (b *bench) run(bin, out, cmdline string) (int, error) {
 		return 1, err
 	}
 	defer b.hub.close()
-	if b.base, err = freePorts(300 * (readyFloorIdx + 1)); err != nil {
+	if b.base, err = freePorts(300 * (restartIdx + 1)); err != nil {
 		return 1, err
 	}
 	machine := describeMachine() + "; service trees in " + describeFS(b.tmp)
@@ -205,6 +208,12 @@ func (b *bench) systemList() []newSystem {
 // instantiate creates fresh instances of every system, each with n services
 // defined in its own temporary tree.
 func (b *bench) instantiate(phase string, systems []newSystem, n int) ([]system, func(), error) {
+	return b.instantiateWith(phase, systems, n, nil)
+}
+
+// instantiateWith is instantiate with tweak (when not nil) applied to each system
+// before its Define (benchd's further arguments, a peer's extra settings).
+func (b *bench) instantiateWith(phase string, systems []newSystem, n int, tweak func(system)) ([]system, func(), error) {
 	var out []system
 	closeAll := func() {
 		for _, s := range out {
@@ -216,6 +225,9 @@ func (b *bench) instantiate(phase string, systems []newSystem, n int) ([]system,
 	for idx, mk := range systems {
 		root := filepath.Join(b.tmp, phase, strconv.Itoa(idx))
 		s := mk(idx, root)
+		if tweak != nil {
+			tweak(s)
+		}
 		out = append(out, s)
 		if err := s.Define(n); err != nil {
 			closeAll()

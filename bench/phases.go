@@ -23,13 +23,15 @@ type sizes struct {
 	scale       int           // services in the scale phase
 	parallel    int
 	listSamples int
+	escape      int // rounds of the escape phase (escape.go)
+	restart     int // rounds of the restart phase (restart.go)
 }
 
 func (b *bench) sizes() sizes {
 	if b.quick {
-		return sizes{rounds: 3, youngPeer: 1, footprint: 4, old: 2, idle: 11 * time.Second, scale: 8, parallel: 4, listSamples: 2}
+		return sizes{rounds: 3, youngPeer: 1, footprint: 4, old: 2, idle: 11 * time.Second, scale: 8, parallel: 4, listSamples: 2, escape: 3, restart: 3}
 	}
-	return sizes{rounds: 21, youngPeer: 3, footprint: 50, old: 15, idle: 30 * time.Second, scale: 200, parallel: 16, listSamples: 7}
+	return sizes{rounds: 21, youngPeer: 3, footprint: 50, old: 15, idle: 30 * time.Second, scale: 200, parallel: 16, listSamples: 7, escape: 11, restart: 11}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -57,6 +59,14 @@ func (b *bench) phases(systems []newSystem) error {
 	if !strings.Contains(b.only, "scale") {
 	} else if err := b.scalePhase(systems, z); err != nil {
 		return fmt.Errorf("scale phase: %v", err)
+	}
+	if !strings.Contains(b.only, "escape") {
+	} else if err := b.escapePhase(systems, z); err != nil {
+		return fmt.Errorf("escape phase: %v", err)
+	}
+	if !strings.Contains(b.only, "restart") {
+	} else if err := b.restartPhase(systems, z); err != nil {
+		return fmt.Errorf("restart phase: %v", err)
 	}
 	b.results.load[1] = loadavg()
 	return nil

@@ -14,12 +14,19 @@ type row struct {
 	vals             map[string][]float64
 	notes            map[string]string
 	busy             bool   // measured under load: key ends in busySuffix
-	section          string // "": the main table; sectionReady: the start-to-ready table
+	section          string // "": the main table; sectionReady: the start-to-ready table; …
+	noRatio          bool   // no `×N` after the peers' figures
+	count            bool   // a number of things: whole numbers where they are
 }
 
 // sectionReady marks the start-to-ready rows (ready.go), which have columns of
-// their own.
-const sectionReady = "ready"
+// their own; sectionEscape and sectionRestart the escape and restart phases'
+// (escape.go, restart.go), which have tables of their own.
+const (
+	sectionReady   = "ready"
+	sectionEscape  = "escape"
+	sectionRestart = "restart"
+)
 
 type results struct {
 	mu    sync.Mutex
@@ -103,6 +110,25 @@ func (r *results) setSizes(z sizes) {
 		r.rows = append(r.rows, rw)
 		r.byKey[d[0]] = rw
 	}
+	for _, d := range []struct {
+		key, title, unit, section string
+		noRatio                   bool
+	}{
+		{"escape.stop", fmt.Sprintf("`stop` of a daemon that left %d processes in sessions of their own, call to return", escapeeCount), "ms", sectionEscape, false},
+		{"escape.left", fmt.Sprintf("… processes of those %d still alive when `stop` returned", escapeeCount), unitProcs, sectionEscape, true},
+		{"restart.took", "`restart`, call to return", "ms", sectionRestart, true},
+		{"restart.conns", "Connections in the window", unitConns, sectionRestart, true},
+		{"restart.refused", "… refused", unitConns, sectionRestart, true},
+		{"restart.reset", "… reset, or failed after connect", unitConns, sectionRestart, true},
+		{"restart.failspan", "From the first failed connection's start to the last one's end", "ms", sectionRestart, true},
+		{"restart.p99.connect", "p99 of connect(), connections that connected", "ms", sectionRestart, true},
+		{"restart.p99.request", "p99 of a request, connect to the answer's status line", "ms", sectionRestart, true},
+	} {
+		rw := &row{key: d.key, title: d.title, unit: d.unit, vals: map[string][]float64{}, notes: map[string]string{}, section: d.section,
+			noRatio: d.noRatio, count: d.unit == unitProcs || d.unit == unitConns}
+		r.rows = append(r.rows, rw)
+		r.byKey[d.key] = rw
+	}
 	for _, k := range latencyKeys {
 		base := r.byKey[k]
 		rw := &row{key: k + busySuffix, title: base.title, unit: base.unit, vals: map[string][]float64{}, notes: map[string]string{}, busy: true, section: base.section}
@@ -135,10 +161,11 @@ func (r *results) note(key, sys, note string) {
 	}
 }
 
-// measured reports whether any row of the busy (or quiet) kind has a figure.
+// measured reports whether any row of the main or start-to-ready tables, of the
+// busy (or quiet) kind, has a figure.
 func (r *results) measured(busy bool) bool {
 	for _, rw := range r.rows {
-		if rw.busy == busy && len(rw.vals) > 0 {
+		if rw.busy == busy && (rw.section == "" || rw.section == sectionReady) && len(rw.vals) > 0 {
 			return true
 		}
 	}
@@ -146,9 +173,12 @@ func (r *results) measured(busy bool) bool {
 }
 
 // measuredReady reports whether a start-to-ready row of the kind has a figure.
-func (r *results) measuredReady(busy bool) bool {
+func (r *results) measuredReady(busy bool) bool { return r.measuredIn(sectionReady, busy) }
+
+// measuredIn reports whether a row of section, of the kind, has a figure.
+func (r *results) measuredIn(section string, busy bool) bool {
 	for _, rw := range r.rows {
-		if rw.busy == busy && rw.section == sectionReady && len(rw.vals) > 0 {
+		if rw.busy == busy && rw.section == section && len(rw.vals) > 0 {
 			return true
 		}
 	}
@@ -174,12 +204,31 @@ func summarize(v []float64) stat {
 }
 
 // cell is median [min–max], or the median alone for one sample.
-func (st stat) cell() string {
-	c := num(st.median)
+func (st stat) cell() string { return st.cellWith(num) }
+
+// countCell is cell for a count: whole numbers without decimals.
+func (st stat) countCell() string { return st.cellWith(countNum) }
+
+func (st stat) cellWith(f func(float64) string) string {
+	c := f(st.median)
 	if st.n > 1 {
-		c += " [" + num(st.min) + "–" + num(st.max) + "]"
+		c += " [" + f(st.min) + "–" + f(st.max) + "]"
 	}
 	return c
+}
+
+// The units of counts.
+const (
+	unitProcs = "processes"
+	unitConns = "connections"
+)
+
+// countNum is v without decimals when it is whole (a median of two may not be).
+func countNum(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 func (r *results) median(key, sys string) (float64, bool) {
@@ -217,6 +266,7 @@ type target struct {
 	floorName string
 	factor    float64
 	limit     float64
+	worst     bool // judge the largest figure of the run, not the median
 }
 
 var targets = []target{
@@ -233,6 +283,9 @@ var targets = []target{
 	{key: "idle.ticks", what: "idle watchdog, CPU ticks per minute", limit: 0},
 	{key: "idle.ctxsw", what: "idle watchdog, context switches per minute", limit: 6},
 	// The same daemon, ready at the same time: what differs is start's time after it.
+	{key: "escape.left", what: fmt.Sprintf("no process left after `stop` of a daemon with %d escapees (CGROUP=yes)", escapeeCount), limit: 0, worst: true},
+	{key: "restart.refused", what: "no connection refused across `restart` with LISTEN", sys: restartListen, limit: 0, worst: true},
+	{key: "restart.reset", what: "no connection reset across `restart` with LISTEN (a graceful daemon)", sys: restartListen, limit: 0, worst: true},
 	{key: "ready.slow.after", what: fmt.Sprintf("`start` with READY=notify not slower than with READY tcp, from the daemon's readiness (%v after its start) to the return", readyDelays[1].delay),
 		sys: readyNotify, floor: "ready.slow.after", floorSys: readyTCP, floorName: "READY tcp", factor: 1},
 }
@@ -249,8 +302,8 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 	fmt.Fprintf(&w, "- Machine: %s\n", machine)
 	fmt.Fprintf(&w, "- Date: %s; the run took %v; load average %s at the start, %s at the end\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), took.Round(time.Second), r.load[0], r.load[1])
-	fmt.Fprintf(&w, "- Samples: %d interleaved rounds of each command; %d young respawns for peers that wait 1 s; %d old daemons; %d services for memory; idle window %v; %d services for scale\n",
-		r.z.rounds, r.z.youngPeer, r.z.old, r.z.footprint, r.z.idle, r.z.scale)
+	fmt.Fprintf(&w, "- Samples: %d interleaved rounds of each command; %d young respawns for peers that wait 1 s; %d old daemons; %d services for memory; idle window %v; %d services for scale; %d stops with escapees; %d restarts under load\n",
+		r.z.rounds, r.z.youngPeer, r.z.old, r.z.footprint, r.z.idle, r.z.scale, r.z.escape, r.z.restart)
 	fmt.Fprintf(&w, "- Every system runs the same daemon (benchd) on the same machine in the same run; `lsb` is a Debian init script with start-stop-daemon and /lib/lsb/init-functions (no supervisor: no respawn, no memory)\n\n")
 
 	w.WriteString(method)
@@ -263,8 +316,20 @@ func (b *bench) report(machine, cmdline string, took time.Duration, systems []st
 			w.WriteString(readyMethod)
 			r.readyTable(&w, false)
 		}
+	}
+	if r.measured(false) || r.measuredIn(sectionEscape, false) || r.measuredIn(sectionRestart, false) {
 		fmt.Fprintf(&w, "\n## Targets: svcwrap's medians against floors of this run\n\n")
 		r.targetTable(&w, "")
+	}
+	if r.measuredIn(sectionEscape, false) {
+		fmt.Fprintf(&w, "\n## Stop of a daemon with %d escapees\n\n", escapeeCount)
+		w.WriteString(escapeMethod)
+		r.sectionTable(&w, sectionEscape, systems)
+	}
+	if r.measuredIn(sectionRestart, false) {
+		fmt.Fprintf(&w, "\n## Restart under load\n\n")
+		w.WriteString(restartMethod)
+		r.sectionTable(&w, sectionRestart, append([]string{restartListen}, systems...))
 	}
 	if r.measured(true) {
 		fmt.Fprintf(&w, "\n## Latency under load: %d CPU hogs\n\n", r.hogs)
@@ -335,6 +400,11 @@ func (r *results) targetTable(w *strings.Builder, suffix string) {
 		}
 		sys, floorSys, floorName := or(t.sys, "svcwrap"), or(t.floorSys, refFloor), or(t.floorName, "floor")
 		v, ok := r.median(t.key+suffix, sys)
+		shown := num(v)
+		if ok && t.worst {
+			v = summarize(rw.vals[sys]).max
+			shown = "max " + countNum(v)
+		}
 		if !ok {
 			fmt.Fprintf(w, "| %s | | not measured | | |\n", t.what)
 			continue
@@ -358,7 +428,7 @@ func (r *results) targetTable(w *strings.Builder, suffix string) {
 		if v > limit {
 			verdict = "**misses**"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s %s | %s | %s |\n", t.what, lim, num(v), rw.unit, ratio, verdict)
+		fmt.Fprintf(w, "| %s | %s | %s %s | %s | %s |\n", t.what, lim, shown, rw.unit, ratio, verdict)
 	}
 }
 
@@ -398,6 +468,73 @@ func (r *results) readyTable(w *strings.Builder, busy bool) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
 	}
 }
+
+// sectionTable prints the rows of section (escape, restart: measured once, on
+// the quiet machine), a column per system; `×N` after a peer's figure, on rows
+// that are not counts, is svcwrap's median divided by the peer's.
+func (r *results) sectionTable(w *strings.Builder, section string, cols []string) {
+	fmt.Fprintf(w, "| measurement | unit | %s |\n", strings.Join(cols, " | "))
+	fmt.Fprintf(w, "|---|---|%s\n", strings.Repeat("---|", len(cols)))
+	for _, rw := range r.rows {
+		if rw.busy || rw.section != section {
+			continue
+		}
+		sv, haveSv := r.median(rw.key, "svcwrap")
+		var cells []string
+		for _, c := range cols {
+			cell := "–"
+			if v := rw.vals[c]; len(v) > 0 {
+				st := summarize(v)
+				cell = st.cell()
+				if rw.count {
+					cell = st.countCell()
+				}
+				if !rw.noRatio && c != "svcwrap" && haveSv && st.median > 0 {
+					cell += " ×" + num(sv/st.median)
+				}
+			}
+			if n := rw.notes[c]; n != "" {
+				cell += " (" + n + ")"
+			}
+			cells = append(cells, cell)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", rw.title, rw.unit, strings.Join(cells, " | "))
+	}
+}
+
+// escapeMethod introduces the escape table.
+var escapeMethod = fmt.Sprintf(`benchd -escapees %[1]d starts %[1]d processes that leave it, as a daemon's helpers
+that double-fork do: each is /bin/sh started with setsid (a session of its own),
+which forks a sleep and exits; each carries a marker of the run in its
+environment. Once all %[1]d are there, `+"`stop`"+` is timed, call to return, and the
+processes with the marker that are still alive (from /proc, zombies not counted)
+are counted the moment it returns; then they are killed by PID (a pidfd, the
+marker checked again) before the next round. svcwrap runs the daemon in a
+cgroup of its own (CGROUP=yes, the default) and signals every member;
+start-stop-daemon --stop (the LSB script) signals the pidfile's process;
+supervisord has stopasgroup=true and killasgroup=true, which signal the daemon's
+process group; runsv (`+"`sv stop`"+`) signals the daemon. `+"`×N`"+` after a peer's
+stop time is svcwrap's median divided by the peer's.
+
+`, escapeeCount)
+
+// restartMethod introduces the restart table.
+var restartMethod = fmt.Sprintf(``+"`restart`"+` of benchd -http, which answers each connection with a minimal HTTP
+response and, on SIGTERM, closes its listening socket, answers what it accepted
+and exits, while %[1]d client loops each make one connection at a time (at most
+one per %[2]v per loop): connect, send a request, read the status line. Every
+connection begun from %[3]v before the call to %[4]v after the later of its
+return and the new daemon's listen() is counted: refused (ECONNREFUSED at
+connect), reset (or any failure after connect), the p99 of connect() and of the
+whole request. svcwrap LISTEN holds the socket in its watchdog and passes it to
+each daemon (benchd -listen-fds: LISTEN_FDS, LISTEN_PID), READY=notify,
+RESTART=overlap: the new daemon starts on the same socket and the old one is
+stopped once the new one is ready. Every other column is a daemon with a socket of
+its own, stopped, then started: svcwrap without LISTEN (READY tcp), `+"`sv restart`"+`,
+`+"`supervisorctl restart`"+`, the LSB script's restart (start-stop-daemon --stop, then
+--start; it returns before the new daemon listens). Figures are per restart.
+
+`, restartClients, restartPace, restartBefore, restartAfter)
 
 // readyMethod introduces the start-to-ready table.
 var readyMethod = fmt.Sprintf(`How long `+"`start`"+` takes to return with the daemon ready, on a daemon that says

@@ -80,6 +80,9 @@ type svcwrapSys struct {
 	// extra, when set, gives benchd's further arguments for service i.
 	ready string
 	extra func(i int) string
+	// listenFDs: LISTEN="tcp 127.0.0.1:PORT", benchd -listen-fds (the watchdog
+	// holds the socket) instead of a socket of benchd's own.
+	listenFDs bool
 }
 
 func (s *svcwrapSys) Name() string        { return "svcwrap" }
@@ -106,6 +109,10 @@ func (s *svcwrapSys) Define(n int) error {
 		if s.extra != nil {
 			extra = " " + s.extra(i)
 		}
+		sock, more := fmt.Sprintf("-listen 127.0.0.1:%d", port), ""
+		if s.listenFDs {
+			sock, more = "-listen-fds", fmt.Sprintf("LISTEN=\"tcp 127.0.0.1:%d\"\n", port)
+		}
 		def := fmt.Sprintf(`#!%s
 ### BEGIN INIT INFO
 # Provides:          %[2]s
@@ -115,14 +122,14 @@ func (s *svcwrapSys) Define(n int) error {
 # Default-Stop:      0 1 6
 # Short-Description: benchmark service %[2]s
 ### END INIT INFO
-DAEMON="%s -id %d -report %s -listen 127.0.0.1:%d%s"
+DAEMON="%s -id %d -report %s %s%s"
 START_WAIT=0
 READY="%s"
 RESPAWN_DELAY=0
 RESPAWN_LIMIT=1000000/1s
 STOP_SCHEDULE=TERM/10/KILL/5
 LOG=none
-`, s.b.svcwrap, s.svc(i), s.b.benchd, id, s.b.sock, port, extra, ready)
+%s`, s.b.svcwrap, s.svc(i), s.b.benchd, id, s.b.sock, sock, extra, ready, more)
 		if err := writeFile(s.script(i), def, 0o755); err != nil {
 			return err
 		}
@@ -141,6 +148,11 @@ func (s *svcwrapSys) Stop(i int) error {
 	if err == nil {
 		s.started.del(i)
 	}
+	return err
+}
+
+func (s *svcwrapSys) Restart(i int) error {
+	_, err := run(s.env, s.script(i), "restart")
 	return err
 }
 
@@ -195,6 +207,7 @@ type runitSys struct {
 	b     *bench
 	idx   int
 	root  string
+	extra func(i int) string // benchd's further arguments for service i
 	n     int
 	runsv []*exec.Cmd
 }
@@ -207,7 +220,7 @@ func (s *runitSys) Define(n int) error {
 	s.n = n
 	for i := 0; i < n; i++ {
 		d := s.dir(i)
-		run := fmt.Sprintf("#!/bin/sh\nexec %s -id %d -report %s -listen 127.0.0.1:%d\n", s.b.benchd, s.b.id(s.idx, i), s.b.sock, s.b.port(s.idx, i))
+		run := fmt.Sprintf("#!/bin/sh\nexec %s -id %d -report %s -listen 127.0.0.1:%d%s\n", s.b.benchd, s.b.id(s.idx, i), s.b.sock, s.b.port(s.idx, i), extraArgs(s.extra, i))
 		// ./check is runit's readiness probe, the equivalent of READY=tcp.
 		check := fmt.Sprintf("#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/%d\n", s.b.port(s.idx, i))
 		if err := writeFile(filepath.Join(d, "run"), run, 0o755); err != nil {
@@ -247,6 +260,12 @@ func (s *runitSys) Start(i int) error {
 
 func (s *runitSys) Stop(i int) error {
 	_, err := run(baseEnv(), "sv", "stop", s.dir(i))
+	return err
+}
+
+// Restart is `sv restart`: TERM, then up, waiting (7 s at most) for ./check.
+func (s *runitSys) Restart(i int) error {
+	_, err := run(baseEnv(), "sv", "restart", s.dir(i))
 	return err
 }
 
@@ -291,12 +310,15 @@ func (s *runitSys) Close() error {
 // ---- supervisord ----
 
 type supervisordSys struct {
-	b    *bench
-	idx  int
-	root string
-	conf string
-	n    int
-	cmd  *exec.Cmd
+	b     *bench
+	idx   int
+	root  string
+	extra func(i int) string // benchd's further arguments for service i
+	// progConf: further lines of every [program:] section (stopasgroup=true).
+	progConf string
+	conf     string
+	n        int
+	cmd      *exec.Cmd
 }
 
 func (s *supervisordSys) Name() string      { return "supervisord" }
@@ -323,7 +345,7 @@ serverurl=unix://%[1]s/supervisor.sock
 `, s.root)
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&c, `[program:%s]
-command=%s -id %d -report %s -listen 127.0.0.1:%d
+command=%s -id %d -report %s -listen 127.0.0.1:%d%s
 autostart=false
 autorestart=true
 startsecs=0
@@ -332,7 +354,7 @@ stopsignal=TERM
 stopwaitsecs=10
 stdout_logfile=NONE
 stderr_logfile=NONE
-`, s.prog(i), s.b.benchd, s.b.id(s.idx, i), s.b.sock, s.b.port(s.idx, i))
+%s`, s.prog(i), s.b.benchd, s.b.id(s.idx, i), s.b.sock, s.b.port(s.idx, i), extraArgs(s.extra, i), s.progConf)
 	}
 	if err := writeFile(s.conf, c.String(), 0o644); err != nil {
 		return err
@@ -373,6 +395,15 @@ func (s *supervisordSys) Stop(i int) error {
 	return err
 }
 
+// Restart is `supervisorctl restart`: stop, then start.
+func (s *supervisordSys) Restart(i int) error {
+	out, err := s.ctl("restart", s.prog(i))
+	if err == nil && !strings.Contains(out, "started") {
+		return fmt.Errorf("supervisorctl restart: %s", strings.TrimSpace(out))
+	}
+	return err
+}
+
 func (s *supervisordSys) Status(i int) error {
 	_, err := s.ctl("status", s.prog(i))
 	return err
@@ -407,6 +438,7 @@ type lsbSys struct {
 	b       *bench
 	idx     int
 	root    string
+	extra   func(i int) string // benchd's further arguments for service i
 	n       int
 	started set
 }
@@ -427,7 +459,7 @@ const lsbScript = `#!/bin/sh
 ### END INIT INFO
 NAME=%[1]s
 DAEMON=%[2]s
-DAEMON_ARGS="-id %[3]d -report %[4]s -listen 127.0.0.1:%[5]d"
+DAEMON_ARGS="-id %[3]d -report %[4]s -listen 127.0.0.1:%[5]d%[7]s"
 PIDFILE=%[6]s/%[1]s.pid
 [ -x "$DAEMON" ] || exit 5
 . /lib/lsb/init-functions
@@ -446,11 +478,26 @@ case "$1" in
 	rm -f $PIDFILE
 	log_end_msg 0
 	;;
+  restart|force-reload)
+	log_daemon_msg "Restarting benchmark service" "$NAME"
+	start-stop-daemon --stop --quiet --retry=TERM/10/KILL/5 --pidfile $PIDFILE --exec $DAEMON
+	case "$?" in
+	  0|1)
+		rm -f $PIDFILE
+		start-stop-daemon --start --quiet --background --make-pidfile --pidfile $PIDFILE --exec $DAEMON -- $DAEMON_ARGS
+		log_end_msg $?
+		;;
+	  *)
+		log_end_msg 1
+		exit 1
+		;;
+	esac
+	;;
   status)
 	status_of_proc -p $PIDFILE "$DAEMON" "$NAME" && exit 0 || exit $?
 	;;
   *)
-	echo "Usage: $0 {start|stop|status}" >&2
+	echo "Usage: $0 {start|stop|restart|force-reload|status}" >&2
 	exit 3
 	;;
 esac
@@ -463,7 +510,7 @@ func (s *lsbSys) Define(n int) error {
 		return err
 	}
 	for i := 0; i < n; i++ {
-		body := fmt.Sprintf(lsbScript, fmt.Sprintf("ls%d", i), s.b.benchd, s.b.id(s.idx, i), s.b.sock, s.b.port(s.idx, i), piddir)
+		body := fmt.Sprintf(lsbScript, fmt.Sprintf("ls%d", i), s.b.benchd, s.b.id(s.idx, i), s.b.sock, s.b.port(s.idx, i), piddir, extraArgs(s.extra, i))
 		if err := writeFile(s.script(i), body, 0o755); err != nil {
 			return err
 		}
@@ -486,6 +533,14 @@ func (s *lsbSys) Stop(i int) error {
 	if err == nil {
 		s.started.del(i)
 	}
+	return err
+}
+
+// Restart is the script's restart: stop, then start (which returns before the
+// daemon listens).
+func (s *lsbSys) Restart(i int) error {
+	s.started.add(i)
+	_, err := run(s.env(), s.script(i), "restart")
 	return err
 }
 
@@ -559,6 +614,17 @@ func (s *ssdSys) Close() error {
 }
 
 // ---- helpers ----
+
+// restarter is a system with a restart command (every one of the table).
+type restarter interface{ Restart(i int) error }
+
+// extraArgs is " " and extra(i), or "" when extra is nil.
+func extraArgs(extra func(int) string, i int) string {
+	if extra == nil {
+		return ""
+	}
+	return " " + extra(i)
+}
 
 // set is a concurrency-safe set of service numbers (started services, for Close).
 type set struct {

@@ -11,7 +11,20 @@
 // between its start and listen(), like a daemon that reads its configuration
 // first.
 //
-// Usage: benchd -id N -report SOCKET [-listen 127.0.0.1:PORT] [-delay D] [-notify]
+// -http answers every connection with a minimal HTTP response (after reading
+// the request line) instead of closing it at once, and makes SIGTERM graceful:
+// it closes its listener(s), answers what it accepted, then exits. -listen-fds
+// serves on the sockets of LISTEN_FDS (fds 3 and up, checking LISTEN_PID), as
+// under svcwrap LISTEN, instead of a socket of its own.
+//
+// -escapees N starts N processes that leave it, each in a session of its own:
+// /bin/sh started with setsid, which forks a sleep and exits (the sleep is then an
+// orphan in another session and process group). Each carries ESCAPEE_ENV=REPORT:ID
+// in its environment, the benchmark's marker; once all are there, benchd reports
+// "escaped ID PID NANOS".
+//
+// Usage: benchd -id N -report SOCKET [-listen 127.0.0.1:PORT | -listen-fds] [-http]
+// [-delay D] [-notify] [-escapees N]
 //
 // containermaxprocs=0 keeps the runtime from holding cgroup files open.
 
@@ -19,19 +32,28 @@
 package main
 
 import (
+	"bufio"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
+
+// escapeeEnv is the marker of an escapee (bench/escape.go has the same name).
+const escapeeEnv = "SVCWRAP_BENCH_ESCAPEE"
 
 func main() {
 	t0 := time.Now().UnixNano()
 	var id, report, listen string
 	var delay time.Duration
-	var notify bool
+	var notify, httpMode, listenFDs bool
+	var escapees int
 	for i := 1; i < len(os.Args); i++ {
 		val := func() string {
 			if i+1 < len(os.Args) {
@@ -56,6 +78,17 @@ func main() {
 			delay = d
 		case "-notify":
 			notify = true
+		case "-http":
+			httpMode = true
+		case "-listen-fds":
+			listenFDs = true
+		case "-escapees":
+			n, err := strconv.Atoi(val())
+			if err != nil {
+				os.Stderr.WriteString("benchd: -escapees: " + err.Error() + "\n")
+				os.Exit(2)
+			}
+			escapees = n
 		}
 	}
 	sigc := make(chan os.Signal, 1)
@@ -65,29 +98,104 @@ func main() {
 	if delay > 0 {
 		time.Sleep(delay)
 	}
-	if listen != "" {
+	var lns []net.Listener
+	if listenFDs {
+		n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+		if os.Getenv("LISTEN_PID") != pid || n < 1 {
+			os.Stderr.WriteString("benchd: LISTEN_PID " + os.Getenv("LISTEN_PID") + " (pid " + pid + "), LISTEN_FDS " + os.Getenv("LISTEN_FDS") + "\n")
+			os.Exit(1)
+		}
+		for fd := 3; fd < 3+n; fd++ {
+			f := os.NewFile(uintptr(fd), "listen")
+			ln, err := net.FileListener(f)
+			if err != nil {
+				os.Stderr.WriteString("benchd: fd " + strconv.Itoa(fd) + ": " + err.Error() + "\n")
+				os.Exit(1)
+			}
+			f.Close() // FileListener holds a dup
+			lns = append(lns, ln)
+		}
+	} else if listen != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
 			os.Stderr.WriteString("benchd: " + err.Error() + "\n")
 			os.Exit(1)
 		}
+		lns = append(lns, ln)
+	}
+	var inflight sync.WaitGroup
+	if len(lns) > 0 {
 		send(report, "listen "+id+" "+pid+" "+strconv.FormatInt(time.Now().UnixNano(), 10))
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		for _, ln := range lns {
+			go serve(ln, httpMode, &inflight)
+		}
+	}
+	if escapees > 0 {
+		if err := escape(escapees, report+":"+id); err != nil {
+			os.Stderr.WriteString("benchd: -escapees: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		send(report, "escaped "+id+" "+pid+" "+strconv.FormatInt(time.Now().UnixNano(), 10))
 	}
 	if notify {
 		// A leading @ is an abstract socket: package syscall maps it to the NUL.
 		send(os.Getenv("NOTIFY_SOCKET"), "READY=1")
 	}
 	<-sigc
+	if httpMode {
+		// Graceful, as a daemon that is restarted under load: accept no more,
+		// answer what was accepted (bounded), then exit.
+		for _, ln := range lns {
+			ln.Close()
+		}
+		done := make(chan struct{})
+		go func() { inflight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	os.Exit(0)
+}
+
+// serve accepts on ln until it is closed: with -http it answers each connection
+// (one request line, a fixed response), otherwise it closes it at once.
+func serve(ln net.Listener, httpMode bool, inflight *sync.WaitGroup) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if !httpMode {
+			c.Close()
+			continue
+		}
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, "GET ") {
+				return
+			}
+			io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+		}()
+	}
+}
+
+// escape starts n escapees with the marker mark and returns once each one's
+// session leader has forked its sleep and exited.
+func escape(n int, mark string) error {
+	for i := 0; i < n; i++ {
+		cmd := exec.Command("/bin/sh", "-c", "/bin/sleep 100000 &")
+		cmd.Env = []string{"PATH=/usr/bin:/bin", escapeeEnv + "=" + mark}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Run(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // send writes one datagram, ignoring errors (the benchmark may be gone). The send
