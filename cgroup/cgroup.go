@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"svcwrap/proc"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,7 +180,7 @@ func (g *Group) Procs() []int {
 // the stack: `metrics` reads these for every running service.
 func (g *Group) Memory(pids []int) int64 {
 	var buf [128]byte // statm: 7 numbers of pages
-	if b, err := readSmall(filepath.Join(g.Path, "memory.current"), buf[:]); err == nil {
+	if b, err := proc.ReadLineFile(filepath.Join(g.Path, "memory.current"), buf[:]); err == nil {
 		if n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil {
 			return n
 		}
@@ -187,7 +188,7 @@ func (g *Group) Memory(pids []int) int64 {
 	var total int64
 	page := int64(os.Getpagesize())
 	for _, pid := range pids {
-		b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/statm", buf[:])
+		b, err := proc.ReadLineFile("/proc/"+strconv.Itoa(pid)+"/statm", buf[:])
 		if err != nil {
 			continue
 		}
@@ -201,31 +202,6 @@ func (g *Group) Memory(pids []int) int64 {
 		}
 	}
 	return total
-}
-
-// readSmall reads a small file of /proc or /sys whole into buf, with no
-// fstat and no heap buffer.
-func readSmall(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return buf[:n], nil
 }
 
 // Populated reports whether a live process is in the cgroup.

@@ -56,7 +56,7 @@ func ReadStat(pid int) (Stat, error) {
 		return st, os.ErrNotExist
 	}
 	var buf [2048]byte // the whole line is at most ~1100 bytes (52 fields, comm of 16)
-	b, err := readProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+	b, err := ReadLineFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return st, err
 	}
@@ -113,9 +113,10 @@ func atoiBytes(b []byte) int {
 	return n
 }
 
-// readProcFile reads a small one-line /proc file into buf with open, read and
-// close only. A file that does not fit is an error.
-func readProcFile(path string, buf []byte) ([]byte, error) {
+// ReadLineFile reads a small one-line /proc or /sys file into buf with open,
+// read and close only (no fstat, no heap buffer). A file that does not fit is
+// an error.
+func ReadLineFile(path string, buf []byte) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}

@@ -28,9 +28,9 @@ func listenAll(ls []definition.Listen) ([]*os.File, error) {
 		for _, f := range files {
 			f.Close()
 		}
-		for _, l := range ls {
-			if l.Kind == "unix" && len(files) > 0 {
-				os.Remove(l.Addr)
+		for _, l := range ls[:len(files)] {
+			if l.Kind == "unix" {
+				os.Remove(l.Addr) // ours: bound above (never another process's socket)
 			}
 		}
 		return nil, err
