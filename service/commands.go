@@ -18,6 +18,7 @@ import (
 	"svcwrap/lsb"
 	"svcwrap/probe"
 	"svcwrap/proc"
+	"svcwrap/protocol"
 	"svcwrap/run"
 	"svcwrap/safefile"
 )
@@ -229,22 +230,16 @@ func (s *Service) watchReload(h *proc.Handle, readies int) error {
 		if d.Ready.Kind != "notify" {
 			return nil // fd:N says ready once, at start
 		}
-		// No event reaches the CLI: the state file is polled, with a growing
-		// interval, bounded by START_TIMEOUT.
-		began := time.Now()
-		deadline := began.Add(d.StartTimeout)
-		for {
-			if st, err := s.files().ReadState(d.Name); err == nil && st != nil && st.Daemon.PID == h.Ref.PID && st.Readies > readies {
-				return nil
-			}
-			wait := min(probe.Interval(time.Since(began)), 50*time.Millisecond)
-			if exited, _ := h.Wait(time.Now().Add(wait)); exited {
-				return died
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("the daemon (pid %d) did not confirm the reload with READY=1 within START_TIMEOUT %v (READY=notify)", h.Ref.PID, d.StartTimeout)
-			}
+		_, err := s.awaitState(h, time.Now().Add(d.StartTimeout), func(st *protocol.State) bool {
+			return st.Daemon.PID == h.Ref.PID && st.Readies > readies
+		})
+		switch err {
+		case errExited:
+			return died
+		case errTimedOut:
+			return fmt.Errorf("the daemon (pid %d) did not confirm the reload with READY=1 within START_TIMEOUT %v (READY=notify)", h.Ref.PID, d.StartTimeout)
 		}
+		return nil
 	}
 	if d.Ready == nil {
 		if exited, _ := h.Wait(time.Now().Add(time.Second)); exited {

@@ -1,9 +1,11 @@
 package service
 
 import (
+	"errors"
 	"time"
 
 	"svcwrap/lsb"
+	"svcwrap/proc"
 	"svcwrap/protocol"
 )
 
@@ -30,21 +32,38 @@ func (s *Service) RestartInPlace() (bool, error) {
 	if err := h.Signal(protocol.SigRestart); err != nil {
 		return false, nil
 	}
-	// No event reaches the CLI: the state file is polled, with a growing
-	// interval, bounded by the start, the stop of the old daemon and a margin.
-	deadline := time.Now().Add(d.StartTimeout + d.StopBound() + stopMargin)
+	// Bounded by the start, the stop of the old daemon and a margin.
+	bound := d.StartTimeout + d.StopBound() + stopMargin
+	cur, err := s.awaitState(h, time.Now().Add(bound), func(cur *protocol.State) bool { return cur.Restarts > before })
+	switch {
+	case err == errExited:
+		return true, lsb.Errorf(lsb.Failed, "the watchdog (pid %d) exited during the restart", st.Watchdog.PID)
+	case err == errTimedOut:
+		return true, lsb.Errorf(lsb.Failed, "the watchdog did not finish the restart of pid %d within %v", old, bound)
+	case cur.RestartError != "":
+		return true, lsb.Errorf(lsb.Failed, "restart failed; the daemon (pid %d) serves on: %s", cur.Daemon.PID, cur.RestartError)
+	}
+	return true, nil
+}
+
+var (
+	errExited   = errors.New("exited")
+	errTimedOut = errors.New("timed out")
+)
+
+// awaitState polls the state file until done says so (no event reaches the
+// CLI from the watchdog), with a growing interval up to 50 ms, while h's
+// process lives (errExited), until deadline (errTimedOut).
+func (s *Service) awaitState(h *proc.Handle, deadline time.Time, done func(*protocol.State) bool) (*protocol.State, error) {
 	for wait := time.Millisecond; ; wait = min(wait*2, 50*time.Millisecond) {
-		if cur, err := s.files().ReadState(d.Name); err == nil && cur != nil && cur.Restarts > before {
-			if cur.RestartError != "" {
-				return true, lsb.Errorf(lsb.Failed, "restart failed; the daemon (pid %d) serves on: %s", cur.Daemon.PID, cur.RestartError)
-			}
-			return true, nil
+		if st, err := s.files().ReadState(s.Def.Name); err == nil && st != nil && done(st) {
+			return st, nil
 		}
 		if exited, _ := h.Wait(time.Now().Add(wait)); exited {
-			return true, lsb.Errorf(lsb.Failed, "the watchdog (pid %d) exited during the restart", st.Watchdog.PID)
+			return nil, errExited
 		}
 		if time.Now().After(deadline) {
-			return true, lsb.Errorf(lsb.Failed, "the watchdog did not finish the restart of pid %d within %v", old, d.StartTimeout+d.StopBound()+stopMargin)
+			return nil, errTimedOut
 		}
 	}
 }
