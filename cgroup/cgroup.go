@@ -118,9 +118,18 @@ func ForService(name, runDir string) *Group {
 // At is the group recorded at path (a state file's), or nil when path is not a
 // cgroup svcwrap made: it must lie in the hierarchy and end in svcwrap/NAME.
 func At(path, name string) *Group {
-	root := Root()
+	if path == "" {
+		return nil // most services of a host without cgroups: no statfs for them
+	}
+	// The hierarchy's mount point without a statfs (status reads this on its
+	// hot path): a recorded path lies under /sys/fs/cgroup, or under the
+	// override.
+	root := "/sys/fs/cgroup"
+	if p := os.Getenv("SVCWRAP_CGROUP_ROOT"); p != "" && p != "none" {
+		root = p
+	}
 	parent := filepath.Base(filepath.Dir(path))
-	if path == "" || root == "" || !strings.HasPrefix(path, root+"/") || filepath.Clean(path) != path ||
+	if !strings.HasPrefix(path, root+"/") || filepath.Clean(path) != path ||
 		filepath.Base(path) != name || parent != Dir && !strings.HasPrefix(parent, Dir+"-") {
 		return nil
 	}
@@ -158,17 +167,24 @@ func (g *Group) Exists() bool {
 
 // Procs are the PIDs of the cgroup's live processes (zombies are not members).
 func (g *Group) Procs() []int {
+	out, _ := g.Members()
+	return out
+}
+
+// Members is Procs, and whether the cgroup is there at all (one read: status
+// asks both).
+func (g *Group) Members() ([]int, bool) {
 	b, err := os.ReadFile(filepath.Join(g.Path, "cgroup.procs"))
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	var out []int
+	out := []int{}
 	for _, f := range bytes.Fields(b) {
 		if n, err := strconv.Atoi(string(f)); err == nil {
 			out = append(out, n)
 		}
 	}
-	return out
+	return out, true
 }
 
 // Memory is the memory of the cgroup whose processes are pids (from Procs), in

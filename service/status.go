@@ -88,9 +88,11 @@ func (s *Service) inspect() Status {
 	out.HealthRestarts, out.LastRestart = st.HealthRestarts, st.LastRestart
 	out.OOMKills = st.OOMKills
 	out.Text, out.Readies = st.NotifyStatus, st.Readies
-	if g := cgroup.At(st.Cgroup, d.Name); g != nil && g.Exists() {
-		out.Members = g.Procs()
-		out.Cgroup, out.Procs = g.Path, len(out.Members)
+	if g := cgroup.At(st.Cgroup, d.Name); g != nil {
+		if members, ok := g.Members(); ok {
+			out.Members = members
+			out.Cgroup, out.Procs = g.Path, len(members)
+		}
 	}
 	if st.Watchdog.Alive() {
 		out.watchdog, out.WatchdogPID = st.Watchdog, st.Watchdog.PID
