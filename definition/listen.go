@@ -1,7 +1,6 @@
 package definition
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,20 +24,6 @@ func (l Listen) Name() string {
 		return filepath.Base(l.Addr)
 	}
 	return l.Kind + ":" + l.Addr
-}
-
-func (l Listen) String() string {
-	s := l.Kind + " " + l.Addr
-	if l.Kind == "unix" && (l.Mode != 0 || l.Owner != "" || l.Group != "") {
-		s += fmt.Sprintf(":%04o", l.Mode)
-		if l.Owner != "" || l.Group != "" {
-			s += ":" + l.Owner
-		}
-		if l.Group != "" {
-			s += ":" + l.Group
-		}
-	}
-	return s
 }
 
 // ParseListen reads LISTEN: pairs of "tcp HOST:PORT" and

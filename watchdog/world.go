@@ -407,7 +407,7 @@ func (w *world) reread() (*definition.Definition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the definition: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if fmt.Sprint(d.Listen) != fmt.Sprint(w.def.Listen) {
+	if !slices.Equal(d.Listen, w.def.Listen) {
 		return nil, errors.New("LISTEN changed: the watchdog's sockets are the old ones; stop, then start")
 	}
 	w.def = d
